@@ -1,0 +1,99 @@
+import type { PoolConnection } from 'mysql2';
+import type { Flavor } from './error-table.js';
+
+/**
+ * Where a connection is in its life. State is a field, not "which list it is
+ * in": generic-pool holds the idle list, this record says what it is.
+ * - `connecting`: handshake (and the first-connection server probe) running;
+ * - `idle`: in generic-pool's available list;
+ * - `validating`: being checked (maybe pinged) on its way out;
+ * - `busy`: checked out (by the caller of getConnection, or by a pool-level query);
+ * - `closed`: dropped; never handed out again.
+ */
+export type EntryState = 'connecting' | 'idle' | 'validating' | 'busy' | 'closed';
+
+/** Why a connection was closed; the labels used in logs, events and stats. */
+export type CloseReason =
+  | 'lifetime'
+  | 'idle'
+  | 'max-idle'
+  | 'ping-failed'
+  | 'ping-timeout'
+  | 'presumed-dead'
+  | 'broken'
+  | 'busy-on-release'
+  | 'in-transaction'
+  | 'reset-failed'
+  | 'retired'
+  | 'user-destroy'
+  | 'pool-end'
+  | 'connect-failed'
+  | 'error';
+
+let nextId = 1;
+
+/** The pool's record of one physical connection. */
+export class PoolEntry {
+  /** Small, process-unique; shown in logs next to the server's thread id. */
+  readonly id = nextId++;
+  state: EntryState = 'connecting';
+  /** When the connection was opened. */
+  readonly createdAt: number;
+  /** When it must be closed (lifetime with jitter); Infinity for none. */
+  readonly expiresAt: number;
+  /** When it was last released (or created); drives the ping skip window and idle eviction. */
+  lastUsedAt: number;
+  /** A held connection started a transaction (or turned autocommit off) and did not end it. */
+  inTransaction = false;
+  /** A held connection turned autocommit off: every statement is in a transaction. */
+  autocommitOff = false;
+  /** Set when the connection is known dead (error, end, destroy): never validated, never reused. */
+  dead = false;
+  /** Why it was closed, once it is. */
+  closeReason: CloseReason | undefined;
+  /** Server flavour, from the handshake. */
+  flavor: Flavor = 'mysql';
+  /** Resolves when the socket is fully closed. */
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(
+    readonly conn: PoolConnection,
+    now: number,
+    lifetime: number,
+  ) {
+    this.createdAt = now;
+    this.lastUsedAt = now;
+    this.expiresAt = lifetime > 0 ? now + lifetime : Infinity;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  get threadId(): number | null {
+    return this.conn.threadId ?? null;
+  }
+
+  /** Marks the socket closed; idempotent. */
+  socketClosed(): void {
+    this.resolveClosed();
+  }
+
+  toString(): string {
+    return `#${this.id}(thread ${this.threadId ?? '?'})`;
+  }
+}
+
+/**
+ * What the factory resolves when a connect fails. generic-pool retries a
+ * rejected create at once, in a tight loop, and never tells the waiting
+ * caller why; resolving this stand-in instead hands the real error (ECONNREFUSED,
+ * ER_ACCESS_DENIED_ERROR, ...) to the caller and lets generic-pool settle the
+ * request. It is destroyed as soon as it comes out of generic-pool.
+ */
+export class CreateFailure {
+  constructor(
+    readonly error: Error,
+    readonly at: number,
+  ) {}
+}
+
+export type Resource = PoolEntry | CreateFailure;

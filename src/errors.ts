@@ -1,0 +1,58 @@
+/**
+ * This library's own errors, and the fields it adds to mysql2's.
+ *
+ * mysql2's error objects are passed on as they are (their `code`, `errno`,
+ * `message`, `fatal`, `sqlState` untouched): applications already branch on
+ * them. We only add fields (see {@link ResilienceFields}).
+ */
+
+/** Fields added to every error that a pool-level `query`/`execute` passes on. */
+export interface ResilienceFields {
+  /** How many attempts were made (1 when the first attempt's error was passed on). */
+  attempts?: number;
+  /** The error was of a kind that is retried when safe (connection-level). */
+  retryable?: boolean;
+  /**
+   * The statement was sent and the connection died before its result arrived:
+   * it may or may not have run. Never retried unless the statement is a plain
+   * read or the caller declared it idempotent.
+   */
+  outcomeUnknown?: boolean;
+}
+
+export type AnnotatedError = Error & ResilienceFields & { code?: string | number; errno?: number; fatal?: boolean };
+
+/** Stable codes of the errors this library creates itself. */
+export const ErrorCodes = {
+  /** `end()` was called; same message as mysql2 (`Pool is closed.`). */
+  POOL_CLOSED: 'POOL_CLOSED',
+  /** No connection could be handed out within `acquireTimeout`. */
+  ACQUIRE_TIMEOUT: 'POOL_ACQUIRE_TIMEOUT',
+  /** `queueLimit` waiters already; same message as mysql2 (`Queue limit reached.`). */
+  QUEUE_LIMIT: 'POOL_ENQUEUELIMIT',
+  /** `waitForConnections: false` and none free; same message as mysql2 (`No connections available.`). */
+  NO_CONNECTIONS: 'POOL_CONNLIMIT',
+} as const;
+
+export type PoolErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** An error created by the pool itself (not by mysql2 or the server). */
+export class PoolError extends Error {
+  readonly code: PoolErrorCode;
+  /** mysql2 marks errors that end a connection `fatal`; pool errors never do. */
+  readonly fatal = false;
+  constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PoolError';
+    this.code = code;
+  }
+}
+
+export function poolClosedError(): PoolError {
+  return new PoolError(ErrorCodes.POOL_CLOSED, 'Pool is closed.');
+}
+
+/** Copies fields onto an error without replacing anything mysql2 set. */
+export function annotate<E extends object>(err: E, fields: ResilienceFields): E & ResilienceFields {
+  return Object.assign(err, fields);
+}

@@ -1,0 +1,30 @@
+/**
+ * resilient-mysql-pool: a drop-in replacement for `mysql2.createPool`.
+ * The callback API (like `mysql2`); the promise API is `resilient-mysql-pool/promise`.
+ */
+import { ResilientPool } from './pool.js';
+import type { ResilientPoolOptions } from './options.js';
+
+/**
+ * Drop-in for `mysql2.createPool`: same options (plus this library's), same
+ * callback pool API (`.promise()` included), with pre-ping, lifetimes below
+ * the server's wait_timeout, keepalive, and safe retries.
+ */
+export function createResilientPool(options: string | ResilientPoolOptions): ResilientPool {
+  return new ResilientPool(options);
+}
+
+export { createResilientPool as createPool };
+export { ResilientPool };
+export type { ResilientPoolConfig } from './pool.js';
+export { ResilientPromisePool } from './promise.js';
+export { DEFAULTS } from './options.js';
+export type { ResilientPoolOptions, ResilienceOptions } from './options.js';
+export { ErrorCodes, PoolError } from './errors.js';
+export type { ResilienceFields, AnnotatedError } from './errors.js';
+export { classify as classifyError } from './error-table.js';
+export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
+export { isReadOnlyStatement } from './statement.js';
+export type { PoolStats } from './stats.js';
+export type { CloseReason } from './entry.js';
+export type { RetryKind } from './retry.js';

@@ -1,0 +1,140 @@
+/**
+ * Everything that touches mysql2's private fields lives here, and only here.
+ *
+ * mysql2's `exports` map blocks deep imports, and its connection state is not
+ * public, so the pool reads a handful of underscore fields. Each one is named
+ * below with what it means; test/unit/mysql2-internals.test.ts pins them to the
+ * installed mysql2 (run it after upgrading mysql2). Supported range: the
+ * `peerDependencies` of package.json.
+ */
+import * as mysql2 from 'mysql2';
+import { Connection, PoolConnection } from 'mysql2';
+import type { ConnectionConfig, Pool } from 'mysql2';
+import type { Socket } from 'node:net';
+
+/** The private fields we read, typed. */
+interface ConnectionInternals {
+  /** The command on the wire (null when idle); its packet was written in `start()`. */
+  _command: object | null;
+  /** Commands queued behind `_command`. */
+  _commands: { length: number };
+  /** Set once the connection failed; every later command gets "closed state". */
+  _fatalError: unknown;
+  _protocolError: unknown;
+  /** Set by `close()`/`destroy()`: the client is ending the connection. */
+  _closing?: boolean;
+  /** `release()` is a no-op while true; the pool clears it on checkout. */
+  _released: boolean;
+  /** The pool a PoolConnection reports to; null once removed. */
+  _pool: unknown;
+  _isMariaDB: boolean;
+  _handshakePacket: { serverVersion?: string } | null;
+  stream: Socket;
+}
+
+function internals(conn: PoolConnection): ConnectionInternals {
+  return conn as unknown as ConnectionInternals;
+}
+
+/**
+ * The minimal pool object a mysql2 PoolConnection reports to: `release()` calls
+ * `releaseConnection`, `destroy()`/'end'/'error' call `_removeConnection`, both
+ * skip a pool whose `_closed` is true.
+ */
+export interface PoolConnectionHost {
+  releaseConnection(conn: PoolConnection): void;
+  _removeConnection(conn: PoolConnection): void;
+  readonly _closed: boolean;
+}
+
+/** A real mysql2 PoolConnection (instanceof, `.promise()`, `release()` all work); starts connecting at once. */
+export function createPoolConnection(host: PoolConnectionHost, config: ConnectionConfig): PoolConnection {
+  const Ctor = PoolConnection as unknown as new (pool: PoolConnectionHost, opts: { config: ConnectionConfig }) => PoolConnection;
+  return new Ctor(host, { config });
+}
+
+/**
+ * A per-connection copy of the config: `changeUser` mutates `connection.config`
+ * in place, and a shared object would leak that into later connections.
+ */
+export function cloneConnectionConfig(config: ConnectionConfig): ConnectionConfig {
+  return Object.create(Object.getPrototypeOf(config), Object.getOwnPropertyDescriptors(config)) as ConnectionConfig;
+}
+
+/** Known unusable without any I/O: failed, closing, or its socket is gone or half-closed. */
+export function isBroken(conn: PoolConnection): boolean {
+  const c = internals(conn);
+  const s = c.stream;
+  return (
+    c._fatalError != null ||
+    c._protocolError != null ||
+    c._closing === true ||
+    s == null ||
+    s.destroyed ||
+    !s.writable ||
+    s.readableEnded
+  );
+}
+
+/** A command is still running or queued (e.g. a query whose `timeout` fired: mysql2 leaves it on the wire). */
+export function hasPendingCommand(conn: PoolConnection): boolean {
+  const c = internals(conn);
+  return c._command != null || c._commands.length > 0;
+}
+
+/**
+ * Whether `cmd` is the command on the wire. Called from the command's own
+ * error callback: true means its packet was written (outcome unknown if the
+ * connection then died); false means it was queued or refused, never sent.
+ */
+export function isOnTheWire(conn: PoolConnection, cmd: object | undefined): boolean {
+  return cmd !== undefined && internals(conn)._command === cmd;
+}
+
+/** Lets a checked-out connection's `release()` reach the pool again. */
+export function markCheckedOut(conn: PoolConnection): void {
+  internals(conn)._released = false;
+}
+
+export function isMariaDB(conn: PoolConnection): boolean {
+  const c = internals(conn);
+  return c._isMariaDB === true || /mariadb/i.test(c._handshakePacket?.serverVersion ?? '');
+}
+
+export function serverVersion(conn: PoolConnection): string {
+  return internals(conn)._handshakePacket?.serverVersion ?? '';
+}
+
+/**
+ * Destroys the socket. mysql2's `destroy()` only half-closes (`stream.end()`):
+ * a silent or blackholed peer would keep the socket open for good.
+ */
+export function destroySocket(conn: PoolConnection): void {
+  const s = internals(conn).stream;
+  if (s && !s.destroyed) s.destroy();
+}
+
+export function socketOf(conn: PoolConnection): Socket | undefined {
+  return internals(conn).stream ?? undefined;
+}
+
+/**
+ * Sends COM_QUIT (a clean goodbye: the server does not count an aborted
+ * client). PoolConnection overrides `end()` as a deprecated release, so the
+ * plain Connection's `end` is called.
+ */
+export function quit(conn: PoolConnection, cb: (err?: unknown) => void): void {
+  (Connection.prototype.end as (this: PoolConnection, cb: (err?: unknown) => void) => void).call(conn, cb);
+}
+
+/** The plain Connection methods, for calls the pool makes itself (bypassing per-instance hooks). */
+export const connectionQuery = Connection.prototype.query as (this: PoolConnection, ...args: unknown[]) => unknown;
+export const connectionExecute = Connection.prototype.execute as (this: PoolConnection, ...args: unknown[]) => unknown;
+
+/** mysql2's runtime classes that its typings declare only as interfaces. */
+export const ConnectionConfigClass = (mysql2 as unknown as { ConnectionConfig: new (options: object) => ConnectionConfig })
+  .ConnectionConfig;
+export const PoolClass = (mysql2 as unknown as { Pool: new (options: object) => Pool }).Pool;
+
+export { Connection, PoolConnection };
+export type { ConnectionConfig };

@@ -1,0 +1,753 @@
+import { EventEmitter } from 'node:events';
+import type { ConnectionConfig, PoolConnection, PoolOptions } from 'mysql2';
+import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
+import * as genericPool from 'generic-pool';
+import type { Clock, TimerHandle } from './clock.js';
+import { CreateFailure, PoolEntry } from './entry.js';
+import type { CloseReason, Resource } from './entry.js';
+import { classifyWith } from './error-table.js';
+import type { ErrorAction } from './error-table.js';
+import { ErrorCodes, PoolError, poolClosedError } from './errors.js';
+import { computeLimits, jitter, probeServer } from './limits.js';
+import type { Limits, ServerInfo } from './limits.js';
+import { log } from './log.js';
+import {
+  ConnectionConfigClass,
+  PoolClass,
+  cloneConnectionConfig,
+  connectionExecute,
+  connectionQuery,
+  createPoolConnection,
+  destroySocket,
+  hasPendingCommand,
+  isBroken,
+  isMariaDB,
+  markCheckedOut,
+  quit,
+  socketOf,
+} from './mysql2-internals.js';
+import { describeConfig, resolveOptions } from './options.js';
+import type { ResilientPoolOptions, ResolvedOptions } from './options.js';
+import { Backoff } from './backoff.js';
+import { noteStatement } from './transactions.js';
+import { runPoolCommand } from './query-runner.js';
+import type { ResilientPromisePool } from './promise.js';
+import { Stats } from './stats.js';
+import type { PoolStats } from './stats.js';
+
+/** mysql2's PoolConfig fields, plus this library's resolved options. */
+export interface ResilientPoolConfig {
+  connectionConfig: ConnectionConfig;
+  waitForConnections: boolean;
+  connectionLimit: number;
+  maxIdle: number;
+  idleTimeout: number;
+  queueLimit: number;
+  resetOnRelease: boolean;
+  /** This library's options as resolved (defaults applied). */
+  resilience: Readonly<Omit<ResolvedOptions, 'clock'>>;
+}
+
+/** A caller waiting for a connection. */
+interface Waiter {
+  cb: (err: Error | null, entry?: PoolEntry) => void;
+  deadline: number;
+  startedAt: number;
+  done: boolean;
+}
+
+const ENTRY = Symbol('resilient-mysql-pool.entry');
+type Tagged = PoolConnection & { [ENTRY]?: PoolEntry };
+
+export function entryOf(conn: unknown): PoolEntry | undefined {
+  return conn ? (conn as Tagged)[ENTRY] : undefined;
+}
+
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
+/** How long a create failure may be handed to a caller as "the" reason. */
+const FAILURE_FRESHNESS = 1_000;
+
+/**
+ * The callback pool: mysql2's Pool API (it is an `instanceof` mysql2 `Pool`),
+ * with generic-pool managing the physical connections underneath.
+ *
+ * generic-pool owns the idle list, min/max accounting, validation on borrow
+ * and the eviction timer. This class owns the waiting callers (so a caller that
+ * times out leaves nothing behind), the per-connection records, the error
+ * policy and the mysql2 surface. Policy (error table, retry rules, limits,
+ * statement classification) lives in small modules this class calls.
+ */
+export class ResilientPool extends PoolClass {
+  declare config: PoolOptions & ResilientPoolConfig;
+  /** mysql2's flag: PoolConnection.release()/destroy() stop reporting to a closed pool. */
+  declare _closed: boolean;
+
+  /** @internal */ readonly opts: ResolvedOptions;
+  /** @internal */ readonly clock: Clock;
+  /** @internal */ readonly stats_ = new Stats();
+  private readonly gp: genericPool.Pool<Resource>;
+  private readonly entries = new Set<PoolEntry>();
+  /** Sockets of closed connections that have not finished closing yet. */
+  private readonly closingSockets = new Set<Promise<void>>();
+  private readonly backoff = new Backoff();
+  private server: ServerInfo | undefined;
+  private probing: Promise<void> | undefined;
+  private limits: Limits;
+  /** Idle connections last used at or before this are pinged on checkout, whatever the skip window. */
+  private suspectBefore = -Infinity;
+  /** Connections created at or before this are closed instead of reused (failover, restart). */
+  private retireBefore = -Infinity;
+  /** Idle connections last used at or before this are presumed dead (a ping on one as old timed out). */
+  private deadIdleBefore = -Infinity;
+
+  private waiters: Waiter[] = [];
+  private waiterHead = 0;
+  private waiting = 0;
+  /** generic-pool acquires not yet settled; kept <= waiting callers, so none is ever orphaned for long. */
+  private inFlight = 0;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private closing = false;
+  private ending: Promise<void> | undefined;
+
+  constructor(options: string | ResilientPoolOptions) {
+    const { mysql, resolved } = resolveOptions(options);
+    const connectionConfig = new ConnectionConfigClass({ ...mysql });
+    // BasePool starts its own idle timer when maxIdle < connectionLimit; hand it
+    // a config that never does, then install the real one.
+    super({ config: { connectionConfig, connectionLimit: 0, maxIdle: 0 } } as never);
+    const { clock, ...publicOpts } = resolved;
+    this.config = {
+      connectionConfig,
+      waitForConnections: resolved.waitForConnections,
+      connectionLimit: resolved.connectionLimit,
+      maxIdle: resolved.maxIdle,
+      idleTimeout: resolved.idleTimeout,
+      queueLimit: resolved.queueLimit,
+      resetOnRelease: resolved.resetOnRelease,
+      resilience: Object.freeze(publicOpts),
+    } as PoolOptions & ResilientPoolConfig;
+    this.opts = resolved;
+    this.clock = clock;
+    this.limits = computeLimits(resolved, undefined).limits;
+    log.pool('created %o', describeConfig(resolved, mysql));
+
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const pool = this;
+    class Evictor {
+      evict(_config: unknown, pooled: { obj: Resource }, available: number): boolean {
+        return pool.shouldEvict(pooled.obj, available);
+      }
+    }
+    const max = resolved.connectionLimit > 0 ? resolved.connectionLimit : Number.MAX_SAFE_INTEGER;
+    const GenericPool = genericPool.Pool as unknown as new (...args: unknown[]) => genericPool.Pool<Resource>;
+    this.gp = new GenericPool(
+      Evictor,
+      (genericPool as unknown as { Deque: unknown }).Deque,
+      (genericPool as unknown as { PriorityQueue: unknown }).PriorityQueue,
+      {
+        create: () => this.create(),
+        destroy: (r: Resource) => this.destroyResource(r),
+        validate: (r: Resource) => this.validate(r),
+      },
+      {
+        max,
+        min: resolved.minConnections,
+        testOnBorrow: true,
+        // LIFO like mysql2: the hottest connection is reused (inside the ping
+        // skip window), the coldest ones age out and are evicted.
+        fifo: false,
+        evictionRunIntervalMillis: 1_000,
+        numTestsPerEvictionRun: Math.min(max, 1_000),
+        // Our Evictor decides; these only keep generic-pool's defaults from acting.
+        softIdleTimeoutMillis: -1,
+        idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- checkout
+
+  override getConnection(cb: (err: NodeJS.ErrnoException | null, connection: PoolConnection) => void): void {
+    this.acquire(this.deadlineFrom(this.clock.now()), (err, entry) => {
+      if (err) cb(err, undefined as never);
+      else cb(null, entry!.conn);
+    });
+  }
+
+  /** @internal Deadline for a checkout starting now; Infinity when acquireTimeout is 0. */
+  deadlineFrom(now: number): number {
+    return this.opts.acquireTimeout > 0 ? now + this.opts.acquireTimeout : Infinity;
+  }
+
+  /**
+   * @internal Hands a validated connection to `cb` (always asynchronously), or
+   * an error: pool closed, queue limit, acquire timeout, or the real connect
+   * error when no connection of the pool could serve.
+   */
+  acquire(deadline: number, cb: Waiter['cb']): void {
+    if (this.closing) {
+      process.nextTick(cb, poolClosedError());
+      return;
+    }
+    const gp = this.gp;
+    const mustWait = gp.available === 0 && gp.spareResourceCapacity <= 0;
+    if (mustWait) {
+      if (!this.opts.waitForConnections) {
+        process.nextTick(cb, new PoolError(ErrorCodes.NO_CONNECTIONS, 'No connections available.'));
+        return;
+      }
+      if (this.opts.queueLimit > 0 && this.waiting >= this.opts.queueLimit) {
+        process.nextTick(cb, new PoolError(ErrorCodes.QUEUE_LIMIT, 'Queue limit reached.'));
+        return;
+      }
+    }
+    // Server down and nothing open: fail fast with the real error instead of
+    // queueing behind a connect attempt that is still backing off.
+    const now = this.clock.now();
+    const failure = this.backoff.blocking(now);
+    if (failure && !this.hasLiveConnection()) {
+      this.stats_.acquireFailed();
+      process.nextTick(cb, failure);
+      return;
+    }
+    const waiter: Waiter = { cb, deadline, startedAt: now, done: false };
+    this.waiters.push(waiter);
+    this.waiting++;
+    if (mustWait) this.emit('enqueue');
+    if (deadline < this.timerAt) this.armTimer(deadline, now);
+    this.requestFromGenericPool();
+  }
+
+  private requestFromGenericPool(): void {
+    if (this.inFlight >= this.waiting) return;
+    this.inFlight++;
+    this.gp.acquire().then(this.onResource, this.onAcquireRejected);
+  }
+
+  private readonly onResource = (resource: Resource): void => {
+    this.inFlight--;
+    const waiter = this.nextWaiter();
+    if (resource instanceof CreateFailure) {
+      void this.gp.destroy(resource);
+      if (!waiter) return;
+      if (this.closing) return this.fail(waiter, poolClosedError());
+      if (this.hasLiveConnection()) {
+        // Connections exist (e.g. ER_CON_COUNT_ERROR while they are busy):
+        // wait for one of them to be released rather than fail.
+        this.requeueFront(waiter);
+        this.requestFromGenericPool();
+        return;
+      }
+      return this.fail(waiter, resource.error);
+    }
+    if (!waiter || this.closing) {
+      // The caller it was meant for has gone (timed out, handed a released
+      // connection meanwhile, or the pool is ending).
+      if (this.closing) {
+        resource.closeReason = 'pool-end';
+        void this.gp.destroy(resource);
+      } else {
+        resource.state = 'idle';
+        void this.gp.release(resource);
+      }
+      if (waiter) this.fail(waiter, poolClosedError());
+      return;
+    }
+    this.handOut(resource, waiter);
+  };
+
+  private readonly onAcquireRejected = (err: unknown): void => {
+    // generic-pool rejects only while draining: end() has already failed every waiter.
+    this.inFlight--;
+    log.pool('generic-pool acquire rejected: %s', (err as Error)?.message);
+  };
+
+  private handOut(entry: PoolEntry, waiter: Waiter): void {
+    waiter.done = true;
+    this.waiting--;
+    entry.state = 'busy';
+    markCheckedOut(entry.conn);
+    this.stats_.acquired(this.clock.now() - waiter.startedAt);
+    this.emit('acquire', entry.conn);
+    waiter.cb(null, entry);
+  }
+
+  private fail(waiter: Waiter, err: Error): void {
+    if (waiter.done) return;
+    waiter.done = true;
+    this.waiting--;
+    this.stats_.acquireFailed();
+    waiter.cb(err);
+  }
+
+  private nextWaiter(): Waiter | undefined {
+    const list = this.waiters;
+    while (this.waiterHead < list.length) {
+      const w = list[this.waiterHead]!;
+      list[this.waiterHead++] = undefined as never;
+      if (!w.done) {
+        this.compactWaiters();
+        return w;
+      }
+    }
+    this.waiters = [];
+    this.waiterHead = 0;
+    return undefined;
+  }
+
+  private compactWaiters(): void {
+    if (this.waiterHead > 1024 && this.waiterHead * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.waiterHead);
+      this.waiterHead = 0;
+    }
+  }
+
+  private requeueFront(waiter: Waiter): void {
+    if (this.waiterHead > 0) this.waiters[--this.waiterHead] = waiter;
+    else this.waiters.unshift(waiter);
+  }
+
+  /**
+   * One timer for all waiters, armed for the earliest deadline. A checkout that
+   * finds a connection at once arms nothing: the timer is usually armed already
+   * (it is re-armed only when it fires, at most once per acquireTimeout).
+   */
+  private armTimer(deadline: number, now: number): void {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = this.clock.setTimeout(this.onTimer, Math.max(0, deadline - now));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = this.clock.now();
+    let next = Infinity;
+    for (let i = this.waiterHead; i < this.waiters.length; i++) {
+      const w = this.waiters[i]!;
+      if (w.done) continue;
+      if (w.deadline <= now) this.fail(w, this.acquireTimeoutError());
+      else if (w.deadline < next) next = w.deadline;
+    }
+    if (next < Infinity) this.armTimer(next, now);
+  };
+
+  private acquireTimeoutError(): PoolError {
+    const s = this.snapshot();
+    const last = this.backoff.lastError(this.clock.now(), this.opts.acquireTimeout || Infinity);
+    const cause = last ? `; last connect error: ${(last as { code?: unknown }).code ?? ''} ${last.message}` : '';
+    return new PoolError(
+      ErrorCodes.ACQUIRE_TIMEOUT,
+      `Timed out after ${this.opts.acquireTimeout} ms waiting for a connection ` +
+        `(pool: ${s.total} open, ${s.idle} idle, ${s.busy} in use, ${s.waiting} waiting, limit ${this.opts.connectionLimit || 'none'}${cause})`,
+      last ? { cause: last } : undefined,
+    );
+  }
+
+  // ---------------------------------------------------------------- release
+
+  override releaseConnection(connection: PoolConnection | PromisePoolConnection): void {
+    const conn = ((connection as unknown as { connection?: PoolConnection }).connection ?? connection) as PoolConnection;
+    const entry = entryOf(conn);
+    if (!entry || entry.state !== 'busy') return;
+    entry.lastUsedAt = this.clock.now();
+    entry.state = 'validating';
+    // Settle on the next tick: a release from inside a command's callback runs
+    // while mysql2 still has that command on the wire, and a waiter must not run
+    // inside the releaser's stack.
+    process.nextTick(this.settleRelease, entry);
+  }
+
+  private readonly settleRelease = (entry: PoolEntry): void => {
+    if (entry.state !== 'validating') return;
+    const reason = this.releaseCloseReason(entry);
+    if (reason) return this.finishLoan(entry, reason);
+    if (this.opts.resetOnRelease) {
+      entry.conn.reset((err: unknown) => {
+        if (err) return this.finishLoan(entry, 'reset-failed');
+        this.returnToService(entry);
+      });
+      return;
+    }
+    this.returnToService(entry);
+  };
+
+  private releaseCloseReason(entry: PoolEntry): CloseReason | undefined {
+    if (this.closing) return 'pool-end';
+    if (entry.dead || isBroken(entry.conn)) return 'broken';
+    if (hasPendingCommand(entry.conn)) return 'busy-on-release';
+    if (entry.inTransaction || entry.autocommitOff) return 'in-transaction';
+    if (entry.createdAt <= this.retireBefore) return 'retired';
+    if (this.clock.now() >= entry.expiresAt) return 'lifetime';
+    return undefined;
+  }
+
+  private returnToService(entry: PoolEntry): void {
+    this.emit('release', entry.conn);
+    const waiter = this.nextWaiter();
+    if (waiter) {
+      // Straight to the next caller: it was used a moment ago, no ping needed.
+      this.handOut(entry, waiter);
+      return;
+    }
+    entry.state = 'idle';
+    void this.gp.release(entry);
+  }
+
+  /** @internal Ends a checkout by closing the connection and giving its slot back. Idempotent. */
+  finishLoan(entry: PoolEntry, reason: CloseReason): void {
+    if (entry.state === 'closed' || entry.state === 'idle') return;
+    entry.closeReason ??= reason;
+    entry.state = 'closed';
+    this.closeEntry(entry, reason);
+    if (this.gp.isBorrowedResource(entry)) void this.gp.destroy(entry);
+  }
+
+  // ---------------------------------------------------------------- the factory (generic-pool calls these)
+
+  private async create(): Promise<Resource> {
+    if (this.closing) return new CreateFailure(poolClosedError(), this.clock.now());
+    const now = this.clock.now();
+    const wait = this.backoff.waitFor(now);
+    if (wait > 0) {
+      const failure = this.backoff.blocking(now)!;
+      // Nothing open to wait for: let the caller have the real error now.
+      if (!this.hasLiveConnection()) return new CreateFailure(failure, now);
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, wait));
+      if (this.closing) return new CreateFailure(poolClosedError(), this.clock.now());
+    }
+    try {
+      const entry = await this.connect();
+      this.backoff.succeeded();
+      return entry;
+    } catch (err) {
+      const error = err as Error;
+      const delay = this.backoff.failed(error, this.clock.now());
+      this.stats_.connectFailed();
+      log.pool('connect failed (%s: %s); next attempt in %d ms', (error as { code?: unknown }).code, error.message, delay);
+      return new CreateFailure(error, this.clock.now());
+    }
+  }
+
+  private connect(): Promise<PoolEntry> {
+    const conn = createPoolConnection(this, cloneConnectionConfig(this.config.connectionConfig)) as Tagged;
+    const now = this.clock.now();
+    const entry = new PoolEntry(conn, now, jitter(this.limits.maxLifetime));
+    conn[ENTRY] = entry;
+    this.entries.add(entry);
+    // A permanent listener: mysql2's own is `once`, so a second error on a dead
+    // connection would otherwise be an uncaught exception.
+    conn.on('error', (err: Error) => this.onConnectionError(entry, err));
+    conn.query = trackedQuery as PoolConnection['query'];
+    conn.execute = trackedExecute as PoolConnection['execute'];
+    const socket = socketOf(conn);
+    if (socket) socket.once('close', () => entry.socketClosed());
+    else entry.socketClosed();
+    return new Promise<PoolEntry>((resolve, reject) => {
+      conn.connect((err: unknown) => {
+        if (err) {
+          entry.closeReason = 'connect-failed';
+          this.closeEntry(entry, 'connect-failed');
+          reject(err);
+          return;
+        }
+        entry.flavor = isMariaDB(conn) ? 'mariadb' : 'mysql';
+        this.learnServer(entry).then(() => {
+          if (entry.dead || isBroken(conn) || hasPendingCommand(conn) || this.closing) {
+            this.closeEntry(entry, 'connect-failed');
+            reject(this.closing ? poolClosedError() : new Error('Connection lost while reading server settings'));
+            return;
+          }
+          entry.state = 'idle';
+          entry.lastUsedAt = this.clock.now();
+          this.stats_.created();
+          log.connection('%s opened (%s, lifetime %d ms)', entry, this.server?.version, entry.expiresAt - entry.createdAt);
+          this.emit('connection', conn);
+          resolve(entry);
+        }, reject);
+      });
+    });
+  }
+
+  /** On the first connection (and after a restart or failover), read the server's limits once. */
+  private learnServer(entry: PoolEntry): Promise<void> {
+    if (this.server && this.entries.size > 1) return Promise.resolve();
+    if (this.probing) return this.probing;
+    this.probing = probeServer(entry.conn, Math.max(this.opts.pingTimeout, 2_000)).then((info) => {
+      this.probing = undefined;
+      this.server = info;
+      const { limits, clamps } = computeLimits(this.opts, info);
+      this.limits = limits;
+      log.pool('server %s (%s), wait_timeout %s ms; limits %o', info.version, info.flavor, info.waitTimeout, limits);
+      for (const c of clamps) {
+        const message =
+          `${c.option} ${c.requested} ms is above ${c.because}; using ${c.applied} ms ` +
+          `(connections idle longer would be closed by the server or network)`;
+        log.pool('warning: %s', message);
+        this.emit('warn', Object.assign(new Error(message), { code: 'OPTION_CLAMPED', ...c }));
+      }
+    });
+    return this.probing;
+  }
+
+  private validate(resource: Resource): Promise<boolean> {
+    const now = this.clock.now();
+    if (resource instanceof CreateFailure) return now - resource.at < FAILURE_FRESHNESS ? TRUE : FALSE;
+    const entry = resource;
+    entry.state = 'validating';
+    const reason = this.closing ? 'pool-end' : this.idleCloseReason(entry, now);
+    if (reason) {
+      entry.closeReason = reason;
+      return FALSE;
+    }
+    if (now - entry.lastUsedAt < this.opts.pingSkipWindow && entry.lastUsedAt > this.suspectBefore) return TRUE;
+    return this.ping(entry);
+  }
+
+  /** Why an idle connection must not be handed out, without any I/O; undefined if it may be. */
+  private idleCloseReason(entry: PoolEntry, now: number): CloseReason | undefined {
+    if (entry.dead || isBroken(entry.conn)) return 'broken';
+    if (entry.createdAt <= this.retireBefore) return 'retired';
+    if (now >= entry.expiresAt) return 'lifetime';
+    if (entry.lastUsedAt <= this.deadIdleBefore) return 'presumed-dead';
+    if (now - entry.lastUsedAt >= this.limits.idleLimit) return 'idle';
+    return undefined;
+  }
+
+  /** Always resolves (a validate that rejects or hangs would leak generic-pool's slot for good). */
+  private ping(entry: PoolEntry): Promise<boolean> {
+    this.stats_.pinged();
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        entry.closeReason = 'ping-timeout';
+        // A silently dropped flow: anything idle at least as long is presumed
+        // dead too, so the next checkout does not wait out another ping.
+        this.deadIdleBefore = Math.max(this.deadIdleBefore, entry.lastUsedAt);
+        this.stats_.pingFailed();
+        log.connection('%s ping timed out after %d ms', entry, this.opts.pingTimeout);
+        resolve(false);
+      }, this.opts.pingTimeout);
+      entry.conn.ping((err: unknown) => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        if (err) {
+          entry.closeReason = 'ping-failed';
+          this.stats_.pingFailed();
+          log.connection('%s ping failed: %s', entry, (err as Error).message);
+        }
+        resolve(!err);
+      });
+    });
+  }
+
+  private shouldEvict(resource: Resource, available: number): boolean {
+    if (resource instanceof CreateFailure) return true;
+    const now = this.clock.now();
+    let reason = this.idleCloseReason(resource, now);
+    const aboveMin = this.gp.size > this.opts.minConnections;
+    if (!reason && aboveMin && now - resource.lastUsedAt >= this.limits.idleTimeout) reason = 'idle';
+    if (!reason && aboveMin && available > this.opts.maxIdle) reason = 'max-idle';
+    if (reason) resource.closeReason = reason;
+    return reason !== undefined;
+  }
+
+  private destroyResource(resource: Resource): Promise<void> {
+    if (resource instanceof PoolEntry) this.closeEntry(resource, resource.closeReason ?? 'broken');
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes a connection for good: COM_QUIT when it is healthy (the server then
+   * counts no aborted client), with the socket destroyed if the goodbye is not
+   * done within pingTimeout; the socket at once when it is dead. Idempotent.
+   */
+  private closeEntry(entry: PoolEntry, reason: CloseReason): void {
+    if (!this.entries.delete(entry)) return;
+    entry.state = 'closed';
+    entry.closeReason ??= reason;
+    const conn = entry.conn;
+    const healthy = !entry.dead && !isBroken(conn) && !hasPendingCommand(conn) && entry.threadId !== null;
+    entry.dead = true;
+    const closed = entry.closed;
+    this.closingSockets.add(closed);
+    void closed.then(() => this.closingSockets.delete(closed));
+    if (reason !== 'connect-failed') {
+      this.stats_.destroyed(entry.closeReason);
+      log.connection('%s closed: %s', entry, entry.closeReason);
+      this.emit('evict', conn, entry.closeReason);
+    }
+    if (healthy) {
+      const timer = this.clock.setTimeout(() => destroySocket(conn), this.opts.pingTimeout);
+      quit(conn, () => {
+        this.clock.clearTimeout(timer);
+        destroySocket(conn);
+      });
+    } else {
+      destroySocket(conn);
+    }
+  }
+
+  private onConnectionError(entry: PoolEntry, err: Error): void {
+    if (entry.dead && entry.state === 'closed') return;
+    const action = classifyWith(err, entry.flavor, this.opts.classifyError);
+    log.connection('%s error (%s): %s', entry, (err as { code?: unknown }).code, err.message);
+    entry.dead = true;
+    destroySocket(entry.conn);
+    this.noteFailure(action);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  /** @internal What an error on one connection says about the others (see ErrorAction.others). */
+  noteFailure(action: ErrorAction | null): void {
+    if (!action) return;
+    const now = this.clock.now();
+    if (action.others === 'suspect' || action.others === 'retire') this.suspectBefore = now;
+    if (action.others === 'retire') {
+      this.retireBefore = now;
+      // The server behind the connections may have changed: read its limits again.
+      this.server = undefined;
+    }
+  }
+
+  /** mysql2's PoolConnection calls this on 'end', 'error' and destroy(). */
+  _removeConnection(conn: PoolConnection): void {
+    const entry = entryOf(conn);
+    if (!entry) return;
+    entry.dead = true;
+    destroySocket(conn);
+    // A checked-out connection that died (or that its holder destroyed) gives
+    // its slot back now, as in mysql2; its later release() is a no-op.
+    if (entry.state === 'busy' || entry.state === 'validating') {
+      this.finishLoan(entry, entry.closeReason ?? (isBroken(conn) ? 'broken' : 'user-destroy'));
+    }
+  }
+
+  private hasLiveConnection(): boolean {
+    for (const e of this.entries) if (!e.dead && e.state !== 'connecting') return true;
+    return false;
+  }
+
+  // ---------------------------------------------------------------- pool-level commands
+
+  override query(...args: any[]): any {
+    return runPoolCommand(this, 'query', args);
+  }
+
+  override execute(...args: any[]): any {
+    return runPoolCommand(this, 'execute', args);
+  }
+
+  /** @internal For the query runner: how long to wait before retrying after a connect failure. */
+  connectBackoff(now: number): number {
+    return this.backoff.waitFor(now);
+  }
+
+  // ---------------------------------------------------------------- end
+
+  /**
+   * Closes the pool: waiting callers get `Pool is closed.`, idle connections
+   * are closed at once, checked-out ones when released (or destroyed after
+   * `endTimeout`), then every socket is gone. Idempotent; the callback (or the
+   * promise API's `end()`) completes when no connection of the pool is left.
+   */
+  override end(cb?: (err: NodeJS.ErrnoException | null, ...args: any[]) => any): void {
+    this.ending ??= this.shutdown();
+    this.ending.then(
+      () => cb?.(null),
+      (err: Error) => {
+        if (cb) cb(err);
+        else throw err;
+      },
+    );
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    log.pool('ending: %o', this.snapshot());
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    for (let w = this.nextWaiter(); w; w = this.nextWaiter()) this.fail(w, poolClosedError());
+    for (const e of [...this.entries]) if (e.state === 'idle') this.closeEntry(e, 'pool-end');
+    const busy = () => [...this.entries].filter((e) => e.state !== 'closed' && e.state !== 'idle');
+    if (busy().length > 0 && this.opts.endTimeout > 0) {
+      await waitUntil(this.clock, this.opts.endTimeout, () => busy().length === 0, Promise.all(busy().map((e) => e.closed)));
+    }
+    for (const e of [...this.entries]) this.closeEntry(e, 'pool-end');
+    this._closed = true;
+    await waitUntil(this.clock, this.opts.pingTimeout + 1_000, () => false, Promise.all(this.closingSockets));
+    // Let generic-pool settle its own requests and stop its eviction timer.
+    await waitUntil(this.clock, 1_000, () => false, this.gp.drain().then(() => this.gp.clear()));
+    log.pool('ended: %o', this.snapshot());
+  }
+
+  // ---------------------------------------------------------------- introspection
+
+  /** @internal Counts for error messages and stats. */
+  snapshot(): { total: number; idle: number; busy: number; waiting: number } {
+    let idle = 0;
+    let busy = 0;
+    for (const e of this.entries) {
+      if (e.state === 'idle') idle++;
+      else if (e.state === 'busy' || e.state === 'validating') busy++;
+    }
+    return { total: this.entries.size, idle, busy, waiting: this.waiting };
+  }
+
+  /** Connections, callers and counters since start; plain data, cheap to read. */
+  stats(): PoolStats {
+    return this.stats_.read(this.snapshot());
+  }
+
+  /** The limits in force after reading the server: idle timeout, lifetime, presumed-dead idle age. */
+  effectiveLimits(): Readonly<Limits & { server: ServerInfo | undefined }> {
+    return { ...this.limits, server: this.server };
+  }
+
+  override promise(promiseImpl?: PromiseConstructor): ResilientPromisePool {
+    // Loaded lazily, like mysql2's own Pool.promise(): keeps the module graph acyclic at load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ResilientPromisePool } = require('./promise.js') as typeof import('./promise.js');
+    return new ResilientPromisePool(this, promiseImpl ?? (this.config.connectionConfig as { Promise?: PromiseConstructor }).Promise);
+  }
+}
+
+/** Resolves when `done` settles, `check()` is true, or `ms` pass, whichever first. */
+function waitUntil(clock: Clock, ms: number, check: () => boolean, done: Promise<unknown>): Promise<void> {
+  if (check()) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = clock.setTimeout(resolve, ms);
+    done.then(
+      () => {
+        clock.clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clock.clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
+/** Per-instance `query`: notes transaction state for release(), then mysql2's own. */
+function trackedQuery(this: PoolConnection, ...args: unknown[]): unknown {
+  const entry = entryOf(this);
+  if (entry) noteStatement(entry, args[0]);
+  return connectionQuery.apply(this, args);
+}
+
+function trackedExecute(this: PoolConnection, ...args: unknown[]): unknown {
+  const entry = entryOf(this);
+  if (entry) noteStatement(entry, args[0]);
+  return connectionExecute.apply(this, args);
+}
+
+// Keep EventEmitter's type visible to consumers of the declaration file.
+export type { EventEmitter };

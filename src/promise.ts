@@ -1,0 +1,71 @@
+/**
+ * The promise API, like `mysql2/promise`: `createResilientPool()` here returns
+ * mysql2's own PromisePool class (extended), wrapped around the resilient
+ * callback pool, so every method, `.pool`, `getConnection()` returning a
+ * PromisePoolConnection and `Symbol.asyncDispose` behave exactly as mysql2's.
+ */
+import type { EventEmitter } from 'node:events';
+import * as mysqlPromise from 'mysql2/promise';
+import type { Pool as MysqlPromisePool } from 'mysql2/promise';
+import { ResilientPool } from './pool.js';
+import type { ResilientPoolOptions } from './options.js';
+import type { PoolStats } from './stats.js';
+
+const PromisePoolBase = (mysqlPromise as unknown as { PromisePool: new (pool: ResilientPool, P?: PromiseConstructor) => MysqlPromisePool })
+  .PromisePool;
+
+/** Events this library adds; mysql2's PromisePool only forwards acquire/connection/enqueue/release. */
+const EXTRA_EVENTS = ['error', 'warn', 'evict', 'retry'];
+
+export class ResilientPromisePool extends PromisePoolBase {
+  declare pool: ResilientPool;
+
+  constructor(pool: ResilientPool, promiseImpl?: PromiseConstructor) {
+    super(pool, promiseImpl);
+    forwardEvents(pool, this as unknown as EventEmitter, EXTRA_EVENTS);
+  }
+
+  /** See ResilientPool.stats(). */
+  stats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** See ResilientPool.effectiveLimits(). */
+  effectiveLimits(): ReturnType<ResilientPool['effectiveLimits']> {
+    return this.pool.effectiveLimits();
+  }
+}
+
+/** Subscribes to `source` only while `target` has listeners for the event. */
+function forwardEvents(source: ResilientPool, target: EventEmitter, events: string[]): void {
+  const relays = new Map<string, (...args: unknown[]) => void>();
+  target.on('newListener', (name: string | symbol) => {
+    if (typeof name !== 'string' || !events.includes(name) || relays.has(name)) return;
+    const relay = (...args: unknown[]) => target.emit(name, ...args);
+    relays.set(name, relay);
+    source.on(name, relay);
+  });
+  target.on('removeListener', (name: string | symbol) => {
+    if (typeof name !== 'string' || !relays.has(name) || target.listenerCount(name) > 0) return;
+    source.removeListener(name, relays.get(name)!);
+    relays.delete(name);
+  });
+}
+
+/**
+ * Drop-in for `mysql2/promise`'s `createPool`: same options (plus this
+ * library's), same promise pool API, with pre-ping, lifetimes below the
+ * server's wait_timeout, keepalive, and safe retries.
+ */
+export function createResilientPool(options: string | ResilientPoolOptions): ResilientPromisePool {
+  const pool = new ResilientPool(options);
+  return pool.promise(typeof options === 'object' ? options.Promise : undefined);
+}
+
+export { createResilientPool as createPool };
+export { ResilientPool };
+export type { PoolStats };
+export type { ResilientPoolOptions, ResilienceOptions } from './options.js';
+export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
+export { ErrorCodes, PoolError } from './errors.js';
+export type { ResilienceFields } from './errors.js';

@@ -1,0 +1,285 @@
+import type { PoolConnection } from 'mysql2';
+import type { PoolEntry } from './entry.js';
+import { classifyWith } from './error-table.js';
+import type { ErrorAction } from './error-table.js';
+import { annotate } from './errors.js';
+import { log } from './log.js';
+import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
+import type { ResilientPool } from './pool.js';
+import { decideRetry } from './retry.js';
+
+type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
+
+/** A mysql2 Query/Execute command, as far as the runner touches it. */
+interface Command {
+  onResult?: Callback;
+  namedPlaceholders?: boolean;
+  timeout?: number;
+  sql?: string;
+  once(event: string, fn: (...args: any[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+}
+
+const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) => Command }).createQuery;
+
+/**
+ * One pool-level `query`/`execute` call: its attempts, and the rules that
+ * decide whether a failed attempt is tried again (see retry.ts).
+ */
+class PoolCall {
+  attempt = 0;
+  readonly deadline: number;
+
+  constructor(
+    readonly pool: ResilientPool,
+    readonly kind: 'query' | 'execute',
+    readonly sql: unknown,
+    readonly values: unknown,
+    readonly callback: Callback,
+    readonly idempotent: boolean | undefined,
+  ) {
+    this.deadline = pool.deadlineFrom(pool.clock.now());
+  }
+
+  get text(): string {
+    return typeof this.sql === 'string' ? this.sql : String((this.sql as { sql?: unknown })?.sql ?? '');
+  }
+
+  /** A query command for one attempt: a failed command is never re-run, a fresh one is made. */
+  makeQuery(first: Command | undefined): Command {
+    const cfg = this.pool.config.connectionConfig;
+    const cmd = first ?? createQuery(this.sql, this.values, undefined, cfg);
+    if (cmd.namedPlaceholders === undefined) {
+      cmd.namedPlaceholders = (cfg as { namedPlaceholders?: boolean }).namedPlaceholders;
+    }
+    if (cmd.timeout === undefined && this.pool.opts.queryTimeout > 0) cmd.timeout = this.pool.opts.queryTimeout;
+    return cmd;
+  }
+
+  start(first?: Command): void {
+    this.attempt++;
+    this.pool.acquire(this.deadline, (err, entry) => {
+      if (err) return this.failed(err, undefined, false);
+      if (this.kind === 'query') this.runQuery(entry!, this.makeQuery(this.attempt === 1 ? first : undefined));
+      else this.runExecute(entry!);
+    });
+  }
+
+  private runQuery(entry: PoolEntry, cmd: Command): void {
+    const conn = entry.conn;
+    const done = this.attemptDone(entry);
+    cmd.onResult = (err, rows, fields) => {
+      const sent = isOnTheWire(conn, cmd);
+      if (!done.settle()) return; // mysql2 may call back again after a timeout, when the socket dies
+      this.settled(entry, done, err, sent, rows, fields);
+    };
+    cmd.once('end', done.release);
+    try {
+      connectionQuery.call(conn, cmd);
+    } catch (e) {
+      done.release();
+      if (done.settle()) this.callback(e as Error);
+    }
+  }
+
+  private runExecute(entry: PoolEntry): void {
+    const conn = entry.conn;
+    const done = this.attemptDone(entry);
+    let cmd: Command | undefined;
+    const onResult: Callback = (err, rows, fields) => {
+      const sent = isOnTheWire(conn, cmd);
+      if (!done.settle()) return;
+      this.settled(entry, done, err, sent, rows, fields);
+    };
+    // mysql2 stores an execute's `timeout` but never enforces it: enforce it here.
+    const timeout = (this.sql as { timeout?: number })?.timeout ?? this.pool.opts.queryTimeout;
+    if (timeout > 0) {
+      const timer = this.pool.clock.setTimeout(() => {
+        if (!done.settle()) return;
+        const err = Object.assign(new Error('Query inactivity timeout'), {
+          code: 'PROTOCOL_SEQUENCE_TIMEOUT',
+          errorno: 'PROTOCOL_SEQUENCE_TIMEOUT',
+          syscall: 'execute',
+        });
+        this.settled(entry, done, err, true);
+      }, timeout);
+      const clear = () => this.pool.clock.clearTimeout(timer);
+      done.onRelease = clear;
+    }
+    try {
+      cmd = connectionExecute.call(conn, this.sql, this.values ?? [], onResult) as Command;
+      cmd.once('end', done.release);
+    } catch (e) {
+      // mysql2 throws synchronously for bad bind parameters (undefined, functions).
+      done.release();
+      if (done.settle()) this.callback(e as Error);
+    }
+  }
+
+  /** Per-attempt bookkeeping: the result is handled once, the connection given back once. */
+  private attemptDone(entry: PoolEntry) {
+    const pool = this.pool;
+    const state = {
+      settledOnce: false,
+      releasedOnce: false,
+      onRelease: undefined as (() => void) | undefined,
+      settle(): boolean {
+        if (state.settledOnce) return false;
+        state.settledOnce = true;
+        return true;
+      },
+      release(): void {
+        if (state.releasedOnce) return;
+        state.releasedOnce = true;
+        state.onRelease?.();
+        pool.releaseConnection(entry.conn);
+      },
+      destroy(action: ErrorAction): void {
+        if (state.releasedOnce) return;
+        state.releasedOnce = true;
+        state.onRelease?.();
+        pool.finishLoan(entry, action.reason === 'query-timeout' ? 'broken' : 'error');
+      },
+    };
+    return state;
+  }
+
+  private settled(
+    entry: PoolEntry,
+    done: ReturnType<PoolCall['attemptDone']>,
+    err: Error | null,
+    sent: boolean,
+    rows?: unknown,
+    fields?: unknown,
+  ): void {
+    if (!err) {
+      done.release();
+      this.callback(null, rows, fields);
+      return;
+    }
+    const action = classifyWith(err, entry.flavor, this.pool.opts.classifyError);
+    if (action?.destroy) done.destroy(action);
+    else done.release();
+    this.failed(err, entry, sent, action);
+  }
+
+  /** An attempt failed: retry if the rules allow, else pass mysql2's error on, annotated. */
+  failed(err: Error, entry: PoolEntry | undefined, sent: boolean, known?: ErrorAction | null): void {
+    const pool = this.pool;
+    const action = known !== undefined ? known : classifyWith(err, entry?.flavor ?? 'mysql', pool.opts.classifyError);
+    pool.noteFailure(action);
+    const now = pool.clock.now();
+    // A checkout that failed to connect waits out the pool's backoff first.
+    const wait = entry ? 0 : pool.connectBackoff(now);
+    const decision = decideRetry({
+      action,
+      sent,
+      attempt: this.attempt,
+      maxAttempts: pool.opts.maxAttempts,
+      timeLeft: this.deadline - now - wait,
+      idempotent: this.idempotent ?? (pool.opts.assumeIdempotent ? true : undefined),
+      sql: this.text,
+    });
+    if (decision.retry) {
+      pool.stats_.retried(decision.kind);
+      log.retry('%s attempt %d failed (%s: %s), retrying (%s)', this.kind, this.attempt, (err as { code?: unknown }).code, err.message, decision.why);
+      pool.emit('retry', { attempt: this.attempt, error: err, reason: action!.reason, kind: decision.kind, sql: this.text });
+      if (wait > 0) pool.clock.setTimeout(() => this.start(), wait);
+      else this.start();
+      return;
+    }
+    if (action) log.retry('%s attempt %d failed (%s), not retried: %s', this.kind, this.attempt, err.message, decision.why);
+    pool.stats_.surfaced();
+    annotate(err, {
+      attempts: this.attempt,
+      retryable: action?.retryable ?? false,
+      outcomeUnknown: decision.outcomeUnknown,
+    });
+    this.callback(err);
+  }
+}
+
+function idempotentOf(sql: unknown): boolean | undefined {
+  const flag = sql && typeof sql === 'object' ? (sql as { idempotent?: unknown }).idempotent : undefined;
+  return typeof flag === 'boolean' ? flag : undefined;
+}
+
+/**
+ * `pool.query` / `pool.execute` with mysql2's call shapes: `(sql)`, `(sql, values)`,
+ * `(options)`, with or without a callback. Returns the Query like mysql2's
+ * `pool.query` (execute returns nothing, as in mysql2).
+ */
+export function runPoolCommand(pool: ResilientPool, kind: 'query' | 'execute', args: unknown[]): unknown {
+  const sql = args[0];
+  let [, values, cb] = args as [unknown, unknown, Callback | undefined];
+  if (typeof values === 'function') {
+    cb = values as Callback;
+    values = undefined;
+  }
+  if (kind === 'execute') {
+    if (typeof cb !== 'function') throw new TypeError('pool.execute() needs a callback (or use the promise API)');
+    new PoolCall(pool, kind, sql, values, cb, idempotentOf(sql)).start();
+    return undefined;
+  }
+  const cfg = pool.config.connectionConfig;
+  const first = createQuery(sql, values, cb, cfg);
+  if (typeof first.onResult !== 'function') {
+    runEventQuery(pool, new PoolCall(pool, kind, sql, values, () => {}, false).makeQuery(first));
+    return first;
+  }
+  const call = new PoolCall(pool, kind, sql, values, first.onResult, idempotentOf(sql));
+  call.start(first);
+  return first;
+}
+
+/**
+ * A query with no callback (events, `.stream()`): rows may already have been
+ * emitted when it fails, so only a failed checkout is retried. mysql2 never
+ * tells such a command that its connection died; here it gets 'error' then 'end'.
+ */
+function runEventQuery(pool: ResilientPool, cmd: Command): void {
+  let attempt = 0;
+  const deadline = pool.deadlineFrom(pool.clock.now());
+  const start = () => {
+    attempt++;
+    pool.acquire(deadline, (err, entry) => {
+      if (err) {
+        const action = classifyWith(err, 'mysql', pool.opts.classifyError);
+        const wait = pool.connectBackoff(pool.clock.now());
+        if (action?.retryable && attempt < pool.opts.maxAttempts && pool.clock.now() + wait < deadline) {
+          pool.clock.setTimeout(start, wait);
+          return;
+        }
+        cmd.emit('error', annotate(err, { attempts: attempt, retryable: !!action?.retryable, outcomeUnknown: false }));
+        return;
+      }
+      const e = entry!;
+      const conn: PoolConnection = e.conn;
+      let released = false;
+      const onDeath = (deathErr: Error) => {
+        if (released) return;
+        if (cmd.listenerCount('error') > 0) cmd.emit('error', annotate(deathErr, { attempts: attempt, retryable: true, outcomeUnknown: true }));
+        cmd.emit('end');
+      };
+      conn.once('error', onDeath);
+      cmd.once('error', (queryErr: Error) => {
+        const action = classifyWith(queryErr, e.flavor, pool.opts.classifyError);
+        pool.noteFailure(action);
+        if (action?.destroy && !released) {
+          released = true;
+          conn.removeListener('error', onDeath);
+          pool.finishLoan(e, 'error');
+        }
+      });
+      cmd.once('end', () => {
+        if (released) return;
+        released = true;
+        conn.removeListener('error', onDeath);
+        pool.releaseConnection(conn);
+      });
+      connectionQuery.call(conn, cmd);
+    });
+  };
+  start();
+}

@@ -1,0 +1,111 @@
+import type { CloseReason } from './entry.js';
+import type { RetryKind } from './retry.js';
+
+/** What `pool.stats()` returns: plain data, cheap to read and to export. */
+export interface PoolStats {
+  /** Open connections (idle + in use + being checked). */
+  total: number;
+  idle: number;
+  inUse: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+  /** Counters since the pool was created. */
+  created: number;
+  destroyed: Partial<Record<CloseReason, number>>;
+  connectFailures: number;
+  pings: number;
+  pingFailures: number;
+  retries: Partial<Record<RetryKind, number>>;
+  /** Errors passed on to callers by pool-level query/execute after any retries. */
+  errorsSurfaced: number;
+  acquires: number;
+  acquireFailures: number;
+  /** Time from asking for a connection to getting one, in ms. */
+  acquireWait: { p50: number; p99: number; max: number; histogram: { le: number; count: number }[] };
+}
+
+/** Upper bounds (ms) of the acquire-wait histogram buckets; the last is +Infinity. */
+const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, Infinity];
+
+/** Counters behind stats(). Each update is an increment; nothing allocates on the hot path. */
+export class Stats {
+  private created_ = 0;
+  private destroyed_: Partial<Record<CloseReason, number>> = {};
+  private connectFailures = 0;
+  private pings = 0;
+  private pingFailures = 0;
+  private retries: Partial<Record<RetryKind, number>> = {};
+  private surfaced_ = 0;
+  private acquires = 0;
+  private acquireFailures = 0;
+  private readonly waits = new Array<number>(BUCKETS.length).fill(0);
+  private maxWait = 0;
+
+  created(): void {
+    this.created_++;
+  }
+  destroyed(reason: CloseReason): void {
+    this.destroyed_[reason] = (this.destroyed_[reason] ?? 0) + 1;
+  }
+  connectFailed(): void {
+    this.connectFailures++;
+  }
+  pinged(): void {
+    this.pings++;
+  }
+  pingFailed(): void {
+    this.pingFailures++;
+  }
+  retried(kind: RetryKind): void {
+    this.retries[kind] = (this.retries[kind] ?? 0) + 1;
+  }
+  surfaced(): void {
+    this.surfaced_++;
+  }
+  acquireFailed(): void {
+    this.acquireFailures++;
+  }
+  acquired(waitMs: number): void {
+    this.acquires++;
+    let i = 0;
+    while (waitMs > BUCKETS[i]!) i++;
+    this.waits[i]!++;
+    if (waitMs > this.maxWait) this.maxWait = waitMs;
+  }
+
+  read(now: { total: number; idle: number; busy: number; waiting: number }): PoolStats {
+    return {
+      total: now.total,
+      idle: now.idle,
+      inUse: now.busy,
+      waiting: now.waiting,
+      created: this.created_,
+      destroyed: { ...this.destroyed_ },
+      connectFailures: this.connectFailures,
+      pings: this.pings,
+      pingFailures: this.pingFailures,
+      retries: { ...this.retries },
+      errorsSurfaced: this.surfaced_,
+      acquires: this.acquires,
+      acquireFailures: this.acquireFailures,
+      acquireWait: {
+        p50: this.quantile(0.5),
+        p99: this.quantile(0.99),
+        max: this.maxWait,
+        histogram: BUCKETS.map((le, i) => ({ le, count: this.waits[i]! })),
+      },
+    };
+  }
+
+  /** Upper bound of the bucket holding quantile q (0 when nothing was acquired). */
+  private quantile(q: number): number {
+    if (this.acquires === 0) return 0;
+    const target = Math.ceil(this.acquires * q);
+    let seen = 0;
+    for (let i = 0; i < BUCKETS.length; i++) {
+      seen += this.waits[i]!;
+      if (seen >= target) return Math.min(BUCKETS[i]!, this.maxWait);
+    }
+    return this.maxWait;
+  }
+}
