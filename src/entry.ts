@@ -8,9 +8,10 @@ import type { Flavor } from './error-table.js';
  * - `idle`: in generic-pool's available list;
  * - `validating`: being checked (maybe pinged) on its way out;
  * - `busy`: checked out (by the caller of getConnection, or by a pool-level query);
+ * - `releasing`: released, being checked before it goes back (next tick);
  * - `closed`: dropped; never handed out again.
  */
-export type EntryState = 'connecting' | 'idle' | 'validating' | 'busy' | 'closed';
+export type EntryState = 'connecting' | 'idle' | 'validating' | 'busy' | 'releasing' | 'closed';
 
 /** Why a connection was closed; the labels used in logs, events and stats. */
 export type CloseReason =
@@ -39,8 +40,8 @@ export class PoolEntry {
   state: EntryState = 'connecting';
   /** When the connection was opened. */
   readonly createdAt: number;
-  /** When it must be closed (lifetime with jitter); Infinity for none. */
-  readonly expiresAt: number;
+  /** When it must be closed (lifetime with jitter); Infinity for none. Set once the server's limits are known. */
+  expiresAt: number;
   /** When it was last released (or created); drives the ping skip window and idle eviction. */
   lastUsedAt: number;
   /** A held connection started a transaction (or turned autocommit off) and did not end it. */

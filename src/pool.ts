@@ -353,7 +353,7 @@ export class ResilientPool extends PoolClass {
     const entry = entryOf(conn);
     if (!entry || entry.state !== 'busy') return;
     entry.lastUsedAt = this.clock.now();
-    entry.state = 'validating';
+    entry.state = 'releasing';
     // Settle on the next tick: a release from inside a command's callback runs
     // while mysql2 still has that command on the wire, and a waiter must not run
     // inside the releaser's stack.
@@ -361,7 +361,7 @@ export class ResilientPool extends PoolClass {
   }
 
   private readonly settleRelease = (entry: PoolEntry): void => {
-    if (entry.state !== 'validating') return;
+    if (entry.state !== 'releasing') return;
     const reason = this.releaseCloseReason(entry);
     if (reason) return this.finishLoan(entry, reason);
     if (this.opts.resetOnRelease) {
@@ -434,7 +434,7 @@ export class ResilientPool extends PoolClass {
   private connect(): Promise<PoolEntry> {
     const conn = createPoolConnection(this, cloneConnectionConfig(this.config.connectionConfig)) as Tagged;
     const now = this.clock.now();
-    const entry = new PoolEntry(conn, now, jitter(this.limits.maxLifetime));
+    const entry = new PoolEntry(conn, now, Infinity);
     conn[ENTRY] = entry;
     this.entries.add(entry);
     // A permanent listener: mysql2's own is `once`, so a second error on a dead
@@ -462,6 +462,7 @@ export class ResilientPool extends PoolClass {
           }
           entry.state = 'idle';
           entry.lastUsedAt = this.clock.now();
+          entry.expiresAt = entry.createdAt + jitter(this.limits.maxLifetime);
           this.stats_.created();
           log.connection('%s opened (%s, lifetime %d ms)', entry, this.server?.version, entry.expiresAt - entry.createdAt);
           this.emit('connection', conn);
@@ -473,7 +474,7 @@ export class ResilientPool extends PoolClass {
 
   /** On the first connection (and after a restart or failover), read the server's limits once. */
   private learnServer(entry: PoolEntry): Promise<void> {
-    if (this.server && this.entries.size > 1) return Promise.resolve();
+    if (this.server) return Promise.resolve();
     if (this.probing) return this.probing;
     this.probing = probeServer(entry.conn, Math.max(this.opts.pingTimeout, 2_000)).then((info) => {
       this.probing = undefined;
@@ -619,13 +620,12 @@ export class ResilientPool extends PoolClass {
   _removeConnection(conn: PoolConnection): void {
     const entry = entryOf(conn);
     if (!entry) return;
+    const reason: CloseReason = isBroken(conn) ? 'broken' : 'user-destroy';
     entry.dead = true;
     destroySocket(conn);
     // A checked-out connection that died (or that its holder destroyed) gives
     // its slot back now, as in mysql2; its later release() is a no-op.
-    if (entry.state === 'busy' || entry.state === 'validating') {
-      this.finishLoan(entry, entry.closeReason ?? (isBroken(conn) ? 'broken' : 'user-destroy'));
-    }
+    if (entry.state === 'busy' || entry.state === 'releasing') this.finishLoan(entry, reason);
   }
 
   private hasLiveConnection(): boolean {
@@ -674,8 +674,10 @@ export class ResilientPool extends PoolClass {
     this.timer = undefined;
     this.timerAt = Infinity;
     for (let w = this.nextWaiter(); w; w = this.nextWaiter()) this.fail(w, poolClosedError());
-    for (const e of [...this.entries]) if (e.state === 'idle') this.closeEntry(e, 'pool-end');
-    const busy = () => [...this.entries].filter((e) => e.state !== 'closed' && e.state !== 'idle');
+    // Only checked-out connections are waited for; the rest close now.
+    const checkedOut = (e: PoolEntry) => e.state === 'busy' || e.state === 'releasing';
+    for (const e of [...this.entries]) if (!checkedOut(e)) this.closeEntry(e, 'pool-end');
+    const busy = () => [...this.entries].filter(checkedOut);
     if (busy().length > 0 && this.opts.endTimeout > 0) {
       await waitUntil(this.clock, this.opts.endTimeout, () => busy().length === 0, Promise.all(busy().map((e) => e.closed)));
     }
@@ -695,7 +697,7 @@ export class ResilientPool extends PoolClass {
     let busy = 0;
     for (const e of this.entries) {
       if (e.state === 'idle') idle++;
-      else if (e.state === 'busy' || e.state === 'validating') busy++;
+      else if (e.state === 'busy' || e.state === 'releasing' || e.state === 'validating') busy++;
     }
     return { total: this.entries.size, idle, busy, waiting: this.waiting };
   }

@@ -1,0 +1,626 @@
+/**
+ * Private MariaDB/MySQL servers for integration tests.
+ *
+ * Each `startServer()` runs its own mariadbd on a copy of a pre-initialised template datadir and a free loopback
+ * port, so a test can SIGKILL, SIGSTOP or restart it without touching anything shared. When `MYSQL_URL` is set the
+ * tests run against that external server instead; it cannot be killed or paused, so tests that need that call
+ * `requireControl()` and skip.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import mysql from 'mysql2';
+import mysqlPromise from 'mysql2/promise';
+
+export interface TestServer {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  /** mysql://root@127.0.0.1:PORT/test for a private server; MYSQL_URL as given for an external one. */
+  readonly url: string;
+  /** false when MYSQL_URL points at an external server: kill/pause/stop/start/restart then throw. */
+  readonly controllable: boolean;
+  readonly flavor: 'mariadb' | 'mysql';
+  connectionOptions(): { host: string; port: number; user: string; password: string; database: string };
+  /** Runs one statement on a fresh, non-pooled connection and closes it; resolves with the rows (or OK result). */
+  admin<T = any>(sql: string, values?: unknown[]): Promise<T>;
+  /** SIGKILL; resolves once the process has exited. No-op when not running. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the server keeps its sockets open but answers nothing (a hung server). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** Graceful SIGTERM shutdown, at most 15 s, then SIGKILL. No-op when not running. */
+  stop(): Promise<void>;
+  /** Starts on the same datadir and the same port; resolves once it accepts connections. No-op when running. */
+  start(): Promise<void>;
+  /** kill() then start(). */
+  restart(): Promise<void>;
+  /** Kills the server and deletes its datadir; idempotent. A no-op for an external server. */
+  close(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const KILL_TIMEOUT_MS = 10_000;
+const ADMIN_TIMEOUT_MS = 30_000;
+/** Small InnoDB files keep the template (and every copy of it) around 35 MB instead of 115 MB. */
+const SIZE_ARGS = ['--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M'];
+/** Bumped whenever the template's contents or init arguments change, so stale templates are not reused. */
+const TEMPLATE_LAYOUT = 'v1';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Locating the server binary
+
+interface ServerBinary {
+  path: string;
+  flavor: 'mariadb' | 'mysql';
+  version: string;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function searchDirs(): string[] {
+  const fromPath = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  return [...new Set([...fromPath, '/usr/sbin', '/usr/local/sbin', '/usr/bin'])];
+}
+
+function which(names: string[], extraDirs: string[] = []): string | undefined {
+  // Names in order of preference, so mariadbd anywhere beats a mysqld compatibility symlink.
+  for (const name of names) {
+    for (const dir of [...extraDirs, ...searchDirs()]) {
+      const candidate = path.join(dir, name);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+let cachedBinary: ServerBinary | { error: string } | undefined;
+
+function locateBinary(): ServerBinary | { error: string } {
+  if (cachedBinary) return cachedBinary;
+  const explicit = process.env.MYSQLD;
+  const found = explicit || which(['mariadbd', 'mysqld']);
+  if (!found) {
+    cachedBinary = {
+      error:
+        'no MariaDB/MySQL server binary found; install mariadb-server ' +
+        '(or set MYSQLD=/path/to/mariadbd, or MYSQL_URL=mysql://user:pass@host:port/db for an external server)',
+    };
+  } else if (!isExecutable(found)) {
+    cachedBinary = { error: `MYSQLD=${found} is not an executable file` };
+  } else {
+    const out = spawnSync(found, ['--no-defaults', '--version'], { encoding: 'utf8', timeout: 10_000 });
+    const text = `${out.stdout ?? ''}${out.stderr ?? ''}`;
+    const version = /Ver\s+(\S+)/.exec(text)?.[1];
+    if (out.status !== 0 || !version) {
+      cachedBinary = { error: `could not read the version of ${found}: ${out.error?.message ?? text.trim()}` };
+    } else {
+      cachedBinary = { path: found, flavor: /mariadb/i.test(text) ? 'mariadb' : 'mysql', version };
+    }
+  }
+  return cachedBinary;
+}
+
+/** MariaDB initialises datadirs with a separate script that lives next to the client tools. */
+function locateInstallDb(bin: ServerBinary): string | undefined {
+  const root = path.dirname(path.dirname(bin.path));
+  return which(['mariadb-install-db', 'mysql_install_db'], [path.join(root, 'bin'), path.join(root, 'scripts')]);
+}
+
+/** mariadbd refuses to run as root unless told to, and --user is only allowed when running as root. */
+function userArgs(): string[] {
+  return process.getuid?.() === 0 ? ['--user=root'] : [];
+}
+
+/**
+ * Whether startServer() can work here. Tests should not use this to skip silently: a missing server binary is a
+ * broken test environment and must show up as a failure.
+ */
+export function serverAvailable(): { ok: true } | { ok: false; reason: string } {
+  if (process.env.MYSQL_URL) return { ok: true };
+  const bin = locateBinary();
+  if ('error' in bin) return { ok: false, reason: bin.error };
+  if (bin.flavor === 'mariadb' && !locateInstallDb(bin)) {
+    return { ok: false, reason: `found ${bin.path} but not mariadb-install-db; install mariadb-server` };
+  }
+  return { ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Template datadir: initialised once per machine, copied for each server
+
+let templatePromise: Promise<string> | undefined;
+
+function templateDir(bin: ServerBinary): string {
+  const uid = process.getuid?.() ?? 0;
+  const version = bin.version.replace(/[^A-Za-z0-9.+-]/g, '_');
+  return path.join(os.tmpdir(), `rmp-${bin.flavor}-template-${version}-${TEMPLATE_LAYOUT}-u${uid}`);
+}
+
+function ensureTemplate(bin: ServerBinary): Promise<string> {
+  templatePromise ??= createTemplate(bin).catch((err: unknown) => {
+    templatePromise = undefined; // let a later call retry rather than caching the failure
+    throw err;
+  });
+  return templatePromise;
+}
+
+async function createTemplate(bin: ServerBinary): Promise<string> {
+  const final = templateDir(bin);
+  if (fs.existsSync(final)) return final;
+  // Initialise beside the final name and rename: another test process may be doing the same right now, and a
+  // rename is atomic, so nobody ever copies a half-written template.
+  const staging = fs.mkdtempSync(`${final}.tmp-`);
+  const datadir = path.join(staging, 'data');
+  const logFile = path.join(staging, 'install.log');
+  let cmd: string;
+  let args: string[];
+  if (bin.flavor === 'mariadb') {
+    const installDb = locateInstallDb(bin);
+    if (!installDb) throw new Error(`found ${bin.path} but not mariadb-install-db; install mariadb-server`);
+    cmd = installDb;
+    args = [
+      '--no-defaults',
+      `--datadir=${datadir}`,
+      `--basedir=${path.dirname(path.dirname(bin.path))}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      ...userArgs(),
+      ...SIZE_ARGS,
+    ];
+  } else {
+    // MySQL 5.7+/8: root@localhost with an empty password; root@127.0.0.1 is added at first start.
+    cmd = bin.path;
+    args = ['--no-defaults', '--initialize-insecure', `--datadir=${datadir}`, ...userArgs(), ...SIZE_ARGS];
+  }
+  const result = await runToCompletion(cmd, args, logFile, 120_000);
+  if (result !== 0) {
+    const tail = readTail(logFile);
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw new Error(`initialising a ${bin.flavor} datadir with ${cmd} failed (${result}):\n${tail}`);
+  }
+  try {
+    fs.renameSync(datadir, final);
+  } catch (err) {
+    // Lost the race to a concurrent process: its template is as good as ours.
+    if (!fs.existsSync(final)) throw err;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  return final;
+}
+
+function runToCompletion(cmd: string, args: string[], logFile: string, timeoutMs: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const fd = fs.openSync(logFile, 'a');
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve(err.message);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code ?? `signal ${signal}`);
+    });
+  });
+}
+
+function readTail(file: string, bytes = 4000): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.slice(-bytes);
+  } catch {
+    return '(no log)';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with the promise's value, or with `onTimeout` once `ms` have passed. */
+function within<T>(promise: Promise<T>, ms: number, onTimeout: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+type Options = { host: string; port: number; user: string; password: string; database: string };
+
+async function runAdmin<T>(opts: Partial<Options> & { socketPath?: string }, sql: string, values?: unknown[]): Promise<T> {
+  const conn = await mysqlPromise.createConnection({ ...opts, connectTimeout: 10_000 });
+  let ok = false;
+  try {
+    const [rows] = await conn.query({ sql, values, timeout: ADMIN_TIMEOUT_MS });
+    ok = true;
+    return rows as T;
+  } finally {
+    // end() waits for the server; after a failure the server may be gone, so just drop the socket.
+    if (!ok || !(await within(conn.end().then(() => true, () => false), 5_000, false))) conn.destroy();
+  }
+}
+
+/**
+ * One connection attempt; true once the server answers the handshake. Access denied also counts: a fresh MySQL
+ * datadir has no root@127.0.0.1 until startServer() adds it over the socket.
+ */
+function canConnect(opts: Partial<Options>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = mysql.createConnection({ ...opts, connectTimeout: 1_000 });
+    conn.on('error', () => undefined); // late errors after a failed handshake must not crash the test process
+    conn.connect((err) => {
+      conn.destroy();
+      resolve(!err || err.errno === 1045 || err.errno === 1130);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Process cleanup: a crashed or interrupted test must never leave servers behind
+
+const liveServers = new Set<PrivateServer>();
+let cleanupInstalled = false;
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  // 'exit' handlers must be synchronous: signal every child and delete the datadirs right here.
+  process.on('exit', () => {
+    for (const server of liveServers) server.destroySync();
+  });
+  // A signal ends Node without running 'exit' handlers; clean up, then let the signal do what it would have done.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const handler = () => {
+      for (const server of liveServers) server.destroySync();
+      process.removeListener(signal, handler);
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.on(signal, handler);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Private server
+
+class PrivateServer implements TestServer {
+  readonly host = '127.0.0.1';
+  readonly user = 'root';
+  readonly password = '';
+  readonly database = 'test';
+  readonly controllable = true;
+  readonly flavor: 'mariadb' | 'mysql';
+  readonly url: string;
+
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private paused = false;
+  private closing: Promise<void> | undefined;
+  private readonly datadir: string;
+  private readonly socket: string;
+  private readonly logFile: string;
+
+  constructor(
+    private readonly bin: ServerBinary,
+    private readonly dir: string,
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {
+    this.flavor = bin.flavor;
+    this.url = `mysql://root@127.0.0.1:${port}/test`;
+    this.datadir = path.join(dir, 'data');
+    this.socket = path.join(dir, 'mysqld.sock');
+    this.logFile = path.join(dir, 'server.log');
+  }
+
+  connectionOptions(): Options {
+    return { host: this.host, port: this.port, user: this.user, password: this.password, database: this.database };
+  }
+
+  admin<T = any>(sql: string, values?: unknown[]): Promise<T> {
+    return runAdmin<T>(this.connectionOptions(), sql, values);
+  }
+
+  private get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.closing) throw new Error('server is closed');
+    if (this.running) return;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    // The port was free when chosen, but between a kill and a restart some other socket may grab it for a moment;
+    // retry the bind until the deadline rather than failing the test on that race.
+    for (;;) {
+      const logStart = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
+      this.spawnServer();
+      const outcome = await this.waitReady(deadline);
+      if (outcome === 'ready') break;
+      // Only this attempt's output: the same log file collects every start of this server.
+      const fresh = fs.readFileSync(this.logFile).subarray(logStart).toString('utf8');
+      await this.kill();
+      if (/address already in use|bind on tcp\/ip port/i.test(fresh) && Date.now() + 200 < deadline) {
+        await delay(100);
+        continue;
+      }
+      throw new Error(
+        `${this.flavor} server on port ${this.port} did not start (${outcome}); its log ends:\n${fresh.slice(-4000)}`,
+      );
+    }
+  }
+
+  private spawnServer(): void {
+    const args = [
+      '--no-defaults',
+      `--datadir=${this.datadir}`,
+      `--port=${this.port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${this.socket}`,
+      `--pid-file=${path.join(this.dir, 'mysqld.pid')}`,
+      ...userArgs(),
+      ...SIZE_ARGS,
+      '--skip-log-bin',
+      '--skip-name-resolve',
+      // Durability is pointless for throw-away data and fsyncs slow every test.
+      '--innodb-flush-log-at-trx-commit=2',
+      '--loose-mysqlx=OFF', // MySQL 8 would otherwise also listen on 33060; MariaDB ignores loose-* it lacks
+      ...this.extraArgs,
+    ];
+    // stdout/stderr go straight to a file, not through a pipe, so a paused test process never blocks the server.
+    const fd = fs.openSync(this.logFile, 'a');
+    const child = spawn(this.bin.path, args, { stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    // Unref'd so a test that forgets close() still lets Node exit; the 'exit' handler then kills the server.
+    child.unref();
+    child.on('error', () => undefined); // spawn failures surface as an exit without readiness
+    this.child = child;
+    this.paused = false;
+    this.exited = new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
+    liveServers.add(this);
+  }
+
+  /** Polls by connecting (50 ms apart) until the server answers, exits, or the deadline passes. */
+  private async waitReady(deadline: number): Promise<'ready' | 'exited' | 'timeout'> {
+    let exited = false;
+    void this.exited.then(() => {
+      exited = true;
+    });
+    const opts = { host: this.host, port: this.port, user: this.user, password: this.password };
+    while (Date.now() < deadline) {
+      if (exited) return 'exited';
+      if (await canConnect(opts)) return 'ready';
+      if (exited) return 'exited';
+      await delay(50);
+    }
+    return 'timeout';
+  }
+
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child!.kill('SIGKILL'); // delivered even to a SIGSTOPped process
+    if ((await within(this.exited.then(() => true), KILL_TIMEOUT_MS, false)) === false) {
+      throw new Error(`server pid ${this.child!.pid} did not exit within ${KILL_TIMEOUT_MS} ms of SIGKILL`);
+    }
+    this.paused = false;
+  }
+
+  pause(): void {
+    if (!this.running) throw new Error('pause(): server is not running');
+    this.child!.kill('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.running) throw new Error('resume(): server is not running');
+    this.child!.kill('SIGCONT');
+    this.paused = false;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    // A stopped process keeps SIGTERM pending until it is continued.
+    if (this.paused) this.resume();
+    this.child!.kill('SIGTERM');
+    if (await within(this.exited.then(() => true), STOP_TIMEOUT_MS, false)) return;
+    await this.kill();
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.start();
+  }
+
+  close(): Promise<void> {
+    // SIGKILL rather than a graceful stop: the datadir is deleted next, so a clean shutdown buys nothing.
+    this.closing ??= this.kill().finally(() => {
+      liveServers.delete(this);
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    });
+    return this.closing;
+  }
+
+  /** For the process 'exit' handler only: no awaiting possible there. */
+  destroySync(): void {
+    if (this.running) {
+      try {
+        process.kill(this.child!.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    liveServers.delete(this);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// External server (MYSQL_URL)
+
+class ExternalServer implements TestServer {
+  readonly controllable = false;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+
+  constructor(
+    readonly url: string,
+    readonly flavor: 'mariadb' | 'mysql',
+  ) {
+    const parsed = parseMysqlUrl(url);
+    this.host = parsed.host;
+    this.port = parsed.port;
+    this.user = parsed.user;
+    this.password = parsed.password;
+    this.database = parsed.database;
+  }
+
+  connectionOptions(): Options {
+    return { host: this.host, port: this.port, user: this.user, password: this.password, database: this.database };
+  }
+
+  admin<T = any>(sql: string, values?: unknown[]): Promise<T> {
+    return runAdmin<T>(this.connectionOptions(), sql, values);
+  }
+
+  kill(): Promise<void> {
+    return Promise.reject(notControllable('kill'));
+  }
+  pause(): void {
+    throw notControllable('pause');
+  }
+  resume(): void {
+    throw notControllable('resume');
+  }
+  stop(): Promise<void> {
+    return Promise.reject(notControllable('stop'));
+  }
+  start(): Promise<void> {
+    return Promise.reject(notControllable('start'));
+  }
+  restart(): Promise<void> {
+    return Promise.reject(notControllable('restart'));
+  }
+  async close(): Promise<void> {
+    // Not ours to stop.
+  }
+}
+
+function notControllable(what: string): Error {
+  return new Error(`${what}() needs a private server it can control; MYSQL_URL points at an external one`);
+}
+
+function parseMysqlUrl(url: string): Options {
+  const u = new URL(url);
+  if (!/^(mysql|mariadb):$/.test(u.protocol)) throw new Error(`MYSQL_URL must start with mysql://, got ${u.protocol}`);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username) || 'root',
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'test',
+  };
+}
+
+async function connectExternal(url: string): Promise<ExternalServer> {
+  const opts = parseMysqlUrl(url);
+  const { database, ...withoutDb } = opts;
+  try {
+    // Harmless if it exists, and saves a confusing ER_BAD_DB_ERROR in every test when it does not.
+    await runAdmin(withoutDb, `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\``);
+  } catch {
+    // The account may lack the privilege; the version query below reports real connection problems.
+  }
+  let version: string;
+  try {
+    const rows = await runAdmin<Array<{ v: string }>>(opts, 'SELECT VERSION() AS v');
+    version = rows[0]!.v;
+  } catch (err) {
+    throw new Error(`cannot use MYSQL_URL (${opts.host}:${opts.port}): ${(err as Error).message}`, { cause: err });
+  }
+  return new ExternalServer(url, /mariadb/i.test(version) ? 'mariadb' : 'mysql');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry points
+
+/**
+ * Starts a private server (or wraps MYSQL_URL). `args` are appended to the server's command line and so override
+ * the defaults, e.g. `['--max-connections=5', '--wait-timeout=2']`. They are ignored for an external server.
+ */
+export async function startServer(opts: { args?: string[] } = {}): Promise<TestServer> {
+  const external = process.env.MYSQL_URL;
+  if (external) return connectExternal(external);
+
+  const bin = locateBinary();
+  if ('error' in bin) {
+    throw new Error(process.env.CI === 'true' ? `${bin.error} (CI must provide a server)` : bin.error);
+  }
+  const template = await ensureTemplate(bin);
+  installCleanup();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmp-server-'));
+  fs.cpSync(template, path.join(dir, 'data'), { recursive: true });
+  const server = new PrivateServer(bin, dir, await freePort(), opts.args ?? []);
+  try {
+    await server.start();
+    if (bin.flavor === 'mysql') {
+      // --initialize-insecure only creates root@localhost, which TCP logins with --skip-name-resolve do not match.
+      const viaSocket = { socketPath: path.join(dir, 'mysqld.sock'), user: 'root' };
+      await runAdmin(viaSocket, "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''");
+      await runAdmin(viaSocket, "GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION");
+    }
+    const { database: _db, ...withoutDb } = server.connectionOptions();
+    await runAdmin(withoutDb, 'CREATE DATABASE IF NOT EXISTS test');
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return server;
+}
+
+/**
+ * For tests that kill, pause or restart the server: skips the test (and returns false) when the server is an
+ * external MYSQL_URL one that must not be touched.
+ */
+export function requireControl(t: TestContext, server: TestServer): boolean {
+  if (server.controllable) return true;
+  t.skip('needs a private server it can kill/pause; MYSQL_URL points at an external one');
+  return false;
+}
