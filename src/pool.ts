@@ -106,6 +106,8 @@ export class ResilientPool extends PoolClass {
   private waiting = 0;
   /** generic-pool acquires not yet settled; kept <= waiting callers, so none is ever orphaned for long. */
   private inFlight = 0;
+  /** Connections released and settling (next tick); they go to waiters first. */
+  private releasing = 0;
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private closing = false;
@@ -220,8 +222,14 @@ export class ResilientPool extends PoolClass {
     this.requestFromGenericPool();
   }
 
+  /**
+   * Asks generic-pool for one more connection if the callers waiting outnumber
+   * what is already coming: acquires in flight plus connections being released
+   * (a query issued from the previous one's callback gets that connection back
+   * instead of opening a second one).
+   */
   private requestFromGenericPool(): void {
-    if (this.inFlight >= this.waiting) return;
+    if (this.inFlight + this.releasing >= this.waiting) return;
     this.inFlight++;
     this.gp.acquire().then(this.onResource, this.onAcquireRejected);
   }
@@ -354,6 +362,7 @@ export class ResilientPool extends PoolClass {
     if (!entry || entry.state !== 'busy') return;
     entry.lastUsedAt = this.clock.now();
     entry.state = 'releasing';
+    this.releasing++;
     // Settle on the next tick: a release from inside a command's callback runs
     // while mysql2 still has that command on the wire, and a waiter must not run
     // inside the releaser's stack.
@@ -363,16 +372,25 @@ export class ResilientPool extends PoolClass {
   private readonly settleRelease = (entry: PoolEntry): void => {
     if (entry.state !== 'releasing') return;
     const reason = this.releaseCloseReason(entry);
-    if (reason) return this.finishLoan(entry, reason);
+    if (reason) return this.retireReleased(entry, reason);
     if (this.opts.resetOnRelease) {
       entry.conn.reset((err: unknown) => {
-        if (err) return this.finishLoan(entry, 'reset-failed');
+        if (err) return this.retireReleased(entry, 'reset-failed');
+        this.releasing--;
         this.returnToService(entry);
       });
       return;
     }
+    this.releasing--;
     this.returnToService(entry);
   };
+
+  /** A released connection that must not be reused: close it, and find the waiters another one. */
+  private retireReleased(entry: PoolEntry, reason: CloseReason): void {
+    this.releasing--;
+    this.finishLoan(entry, reason);
+    this.requestFromGenericPool();
+  }
 
   private releaseCloseReason(entry: PoolEntry): CloseReason | undefined {
     if (this.closing) return 'pool-end';
@@ -537,6 +555,8 @@ export class ResilientPool extends PoolClass {
         if (settled) return;
         settled = true;
         this.clock.clearTimeout(timer);
+        // Alive as of now (and the server's idle clock was reset by the ping).
+        if (!err) entry.lastUsedAt = this.clock.now();
         if (err) {
           entry.closeReason = 'ping-failed';
           this.stats_.pingFailed();
@@ -625,7 +645,8 @@ export class ResilientPool extends PoolClass {
     destroySocket(conn);
     // A checked-out connection that died (or that its holder destroyed) gives
     // its slot back now, as in mysql2; its later release() is a no-op.
-    if (entry.state === 'busy' || entry.state === 'releasing') this.finishLoan(entry, reason);
+    if (entry.state === 'releasing') this.retireReleased(entry, reason);
+    else if (entry.state === 'busy') this.finishLoan(entry, reason);
   }
 
   private hasLiveConnection(): boolean {
