@@ -27,6 +27,7 @@ export class Backoff {
   succeeded(): void {
     this.failures = 0;
     this.nextAttemptAt = 0;
+    this.error = undefined;
   }
 
   /** How long a new connect attempt must wait (0: go now). */

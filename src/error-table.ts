@@ -139,7 +139,9 @@ interface MysqlishError {
 export function classify(err: unknown, flavor: Flavor): ErrorAction | null {
   if (!err || typeof err !== 'object') return null;
   const e = err as MysqlishError;
-  if (typeof e.message === 'string') {
+  // Server errors carry an errno; only client-side errors are matched by text
+  // (a duplicate-key message could quote anything).
+  if (typeof e.errno !== 'number' && typeof e.message === 'string') {
     for (const [text, act] of BY_MESSAGE) {
       if (e.message.includes(text)) return act;
     }

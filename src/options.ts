@@ -1,6 +1,7 @@
 import type { PoolOptions } from 'mysql2';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { ConnectionConfigClass } from './mysql2-internals.js';
 import type { ErrorAction } from './error-table.js';
 
 /**
@@ -191,10 +192,10 @@ export function resolveOptions(input: string | ResilientPoolOptions | undefined)
   resolved: ResolvedOptions;
 } {
   if (input === undefined || input === null) input = {};
-  if (typeof input === 'string') input = { uri: input };
-  if (typeof input !== 'object') {
+  if (typeof input !== 'string' && typeof input !== 'object') {
     throw new TypeError(`resilient-mysql-pool: options must be an object or a connection URI, got ${typeof input}`);
   }
+  input = expandUri(input);
   const own: Record<string, unknown> = {};
   const mysql: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
@@ -249,6 +250,23 @@ export function resolveOptions(input: string | ResilientPoolOptions | undefined)
     mysql.keepAliveInitialDelay = DEFAULTS.keepAliveInitialDelay;
   }
   return { mysql: mysql as PoolOptions, resolved };
+}
+
+/**
+ * Spreads a connection URI into options the way mysql2 does: a URI string
+ * becomes the options (query parameters included, e.g. `?connectionLimit=5`);
+ * a `uri` key fills in what the object does not set. Done first, so pool
+ * options and this library's own options in the query string take effect.
+ */
+function expandUri(input: string | ResilientPoolOptions): ResilientPoolOptions {
+  const parseUrl = (ConnectionConfigClass as unknown as { parseUrl(url: string): Record<string, unknown> }).parseUrl;
+  if (typeof input === 'string') return parseUrl(input) as ResilientPoolOptions;
+  if (typeof input.uri !== 'string') return input;
+  const merged: Record<string, unknown> = { ...input };
+  for (const [key, value] of Object.entries(parseUrl(input.uri))) {
+    if (!merged[key]) merged[key] = value;
+  }
+  return merged as ResilientPoolOptions;
 }
 
 /** The resolved config for logs: functions named, never the password. */

@@ -20,7 +20,7 @@ export interface PoolStats {
   errorsSurfaced: number;
   acquires: number;
   acquireFailures: number;
-  /** Time from asking for a connection to getting one, in ms. */
+  /** Time from asking for a connection to getting one, in ms. `histogram` counts per bucket (not cumulative): bucket i holds waits in (le[i-1], le[i]]. */
   acquireWait: { p50: number; p99: number; max: number; histogram: { le: number; count: number }[] };
 }
 

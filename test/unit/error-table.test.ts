@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { classify, classifyWith } from '../../src/error-table.js';
+import type { ErrorAction, ErrorReason, Flavor } from '../../src/error-table.js';
+
+/** A mysql2-shaped error: an Error with the given fields. */
+function mysqlError(fields: { code?: string | number; errno?: number; fatal?: boolean; message?: string; sqlState?: string }): Error {
+  const { message = 'some error', ...rest } = fields;
+  return Object.assign(new Error(message), rest);
+}
+
+interface Expected {
+  reason: ErrorReason;
+  others: ErrorAction['others'];
+  retryable: boolean;
+  notExecuted: boolean;
+}
+
+const LOST: Expected = { reason: 'connection-lost', others: 'suspect', retryable: true, notExecuted: false };
+const CLOSED: Expected = { reason: 'closed', others: 'suspect', retryable: true, notExecuted: true };
+const IDLE_TIMEOUT: Expected = { reason: 'idle-timeout', others: 'suspect', retryable: true, notExecuted: true };
+const KILLED: Expected = { reason: 'killed', others: 'suspect', retryable: true, notExecuted: false };
+const SHUTDOWN: Expected = { reason: 'server-shutdown', others: 'retire', retryable: true, notExecuted: false };
+const READ_ONLY: Expected = { reason: 'read-only', others: 'retire', retryable: true, notExecuted: true };
+const QUERY_TIMEOUT: Expected = { reason: 'query-timeout', others: 'suspect', retryable: false, notExecuted: false };
+const PROTOCOL: Expected = { reason: 'protocol', others: 'none', retryable: false, notExecuted: false };
+const FATAL: Expected = { reason: 'fatal', others: 'none', retryable: false, notExecuted: false };
+
+const CLOSED_STATE = "Can't add new command when connection is in closed state";
+
+// [label, error, expected on MySQL, expected on MariaDB]
+const cases: ReadonlyArray<readonly [string, unknown, Expected | null, Expected | null]> = [
+  // Socket and mysql2 protocol errors: the same on both flavours.
+  [
+    'connection lost (mysql2 close handler)',
+    mysqlError({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true, message: 'Connection lost: The server closed the connection.' }),
+    LOST,
+    LOST,
+  ],
+  ['ECONNRESET', mysqlError({ code: 'ECONNRESET', message: 'read ECONNRESET' }), LOST, LOST],
+  ['ECONNRESET with Node errno', mysqlError({ code: 'ECONNRESET', errno: -104, fatal: true }), LOST, LOST],
+  ['ETIMEDOUT', mysqlError({ code: 'ETIMEDOUT', fatal: true }), LOST, LOST],
+  ['ECONNREFUSED', mysqlError({ code: 'ECONNREFUSED', errno: -111 }), LOST, LOST],
+  ['EPIPE without the FIN message', mysqlError({ code: 'EPIPE', message: 'write EPIPE' }), LOST, LOST],
+  [
+    'EPIPE after the server FIN: nothing left the client',
+    mysqlError({ code: 'EPIPE', message: 'This socket has been ended by the other party' }),
+    CLOSED,
+    CLOSED,
+  ],
+  ['closed state, no code', mysqlError({ message: CLOSED_STATE, fatal: true }), CLOSED, CLOSED],
+  ['closed state on write, no code', mysqlError({ message: "Can't write in closed state" }), CLOSED, CLOSED],
+  ['query timeout', mysqlError({ code: 'PROTOCOL_SEQUENCE_TIMEOUT', fatal: true, message: 'Query inactivity timeout' }), QUERY_TIMEOUT, QUERY_TIMEOUT],
+  ['packets out of order', mysqlError({ code: 'PROTOCOL_PACKETS_OUT_OF_ORDER', fatal: true }), PROTOCOL, PROTOCOL],
+
+  // Idle-timeout ERR packet (MySQL 8.0.24+): numeric 4031 is MySQL's, MariaDB's 4031 is something else.
+  ['4031 while idle (numeric code, fatal)', mysqlError({ code: 4031, fatal: true }), IDLE_TIMEOUT, FATAL],
+  ['4031 in reply (string code + errno)', mysqlError({ code: 'ER_CLIENT_INTERACTION_TIMEOUT', errno: 4031 }), IDLE_TIMEOUT, null],
+  [
+    '4031 in reply, fatal',
+    mysqlError({ code: 'ER_CLIENT_INTERACTION_TIMEOUT', errno: 4031, fatal: true }),
+    IDLE_TIMEOUT,
+    FATAL,
+  ],
+
+  // Server numbers shared by both flavours.
+  ['1053 server shutdown', mysqlError({ code: 'ER_SERVER_SHUTDOWN', errno: 1053, sqlState: '08S01' }), SHUTDOWN, SHUTDOWN],
+  ['1053 while idle (numeric code)', mysqlError({ code: 1053, fatal: true }), SHUTDOWN, SHUTDOWN],
+  ['1077 normal shutdown', mysqlError({ code: 'ER_NORMAL_SHUTDOWN', errno: 1077 }), SHUTDOWN, SHUTDOWN],
+  ['1152 aborting connection', mysqlError({ code: 'ER_ABORTING_CONNECTION', errno: 1152 }), KILLED, KILLED],
+  ['1290 --read-only', mysqlError({ code: 'ER_OPTION_PREVENTS_STATEMENT', errno: 1290 }), READ_ONLY, READ_ONLY],
+  ['1792 read-only transaction', mysqlError({ code: 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION', errno: 1792 }), READ_ONLY, READ_ONLY],
+  ['1836 read-only mode', mysqlError({ code: 'ER_READ_ONLY_MODE', errno: 1836 }), READ_ONLY, READ_ONLY],
+  ['2006 server gone', mysqlError({ code: 'CR_SERVER_GONE_ERROR', errno: 2006 }), LOST, LOST],
+  ['2013 server lost', mysqlError({ code: 'CR_SERVER_LOST', errno: 2013 }), LOST, LOST],
+
+  // Flavour-specific numbers.
+  ['1927 connection killed', mysqlError({ code: 'ER_CONNECTION_KILLED', errno: 1927 }), null, KILLED],
+  ['1927 while idle', mysqlError({ code: 1927, fatal: true }), FATAL, KILLED],
+  ['3169 session was killed', mysqlError({ code: 'ER_SESSION_WAS_KILLED', errno: 3169 }), KILLED, null],
+
+  // Plain SQL errors: the connection is fine, they are the application's.
+  ['1064 syntax error', mysqlError({ code: 'ER_PARSE_ERROR', errno: 1064, sqlState: '42000' }), null, null],
+  ['1062 duplicate key', mysqlError({ code: 'ER_DUP_ENTRY', errno: 1062, sqlState: '23000' }), null, null],
+  ['1213 deadlock', mysqlError({ code: 'ER_LOCK_DEADLOCK', errno: 1213, sqlState: '40001' }), null, null],
+  ['1317 query interrupted (KILL QUERY)', mysqlError({ code: 'ER_QUERY_INTERRUPTED', errno: 1317 }), null, null],
+  ['1205 lock wait timeout', mysqlError({ code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 }), null, null],
+
+  // Not errors at all.
+  ['null', null, null, null],
+  ['undefined', undefined, null, null],
+  ['a string', 'PROTOCOL_CONNECTION_LOST', null, null],
+  ['a number', 2013, null, null],
+  ['an empty object', {}, null, null],
+  ['a plain object with a known code', { code: 'ECONNRESET' }, LOST, LOST],
+
+  // Unknown errors.
+  ['unknown fatal error', mysqlError({ code: 'SOMETHING_NEW', fatal: true }), FATAL, FATAL],
+  ['unknown fatal error without code', mysqlError({ message: 'boom', fatal: true }), FATAL, FATAL],
+  ['unknown non-fatal error', mysqlError({ code: 'SOMETHING_NEW' }), null, null],
+  ['fatal must be exactly true', mysqlError({ code: 'SOMETHING_NEW', fatal: 1 as unknown as boolean }), null, null],
+];
+
+function check(actual: ErrorAction | null, expected: Expected | null, label: string): void {
+  if (expected === null) {
+    assert.equal(actual, null, label);
+    return;
+  }
+  assert.ok(actual, `${label}: expected ${expected.reason}, got null`);
+  assert.deepEqual(
+    { reason: actual.reason, others: actual.others, retryable: actual.retryable, notExecuted: actual.notExecuted },
+    expected,
+    label,
+  );
+  // Every action the table returns drops the connection it happened on.
+  assert.equal(actual.destroy, true, label);
+}
+
+describe('classify', () => {
+  for (const flavor of ['mysql', 'mariadb'] as const satisfies readonly Flavor[]) {
+    describe(`on ${flavor}`, () => {
+      for (const [label, err, onMysql, onMariadb] of cases) {
+        test(label, () => check(classify(err, flavor), flavor === 'mysql' ? onMysql : onMariadb, label));
+      }
+    });
+  }
+
+  test('actions are frozen and shared', () => {
+    const a = classify(mysqlError({ code: 'ECONNRESET' }), 'mysql');
+    const b = classify(mysqlError({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true }), 'mariadb');
+    assert.ok(a && Object.isFrozen(a));
+    assert.equal(a, b);
+  });
+});
+
+describe('classifyWith', () => {
+  const lost = mysqlError({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true });
+  const dup = mysqlError({ code: 'ER_DUP_ENTRY', errno: 1062 });
+  const custom: ErrorAction = Object.freeze({ reason: 'fatal', destroy: true, others: 'retire', retryable: false, notExecuted: false });
+
+  test('no override: the table', () => {
+    assert.equal(classifyWith(lost, 'mysql', undefined), classify(lost, 'mysql'));
+    assert.equal(classifyWith(dup, 'mysql', undefined), null);
+  });
+
+  test('the override sees the error and the table action', () => {
+    const seen: [Error, ErrorAction | null][] = [];
+    classifyWith(lost, 'mariadb', (err, act) => {
+      seen.push([err, act]);
+      return undefined;
+    });
+    classifyWith(dup, 'mariadb', (err, act) => {
+      seen.push([err, act]);
+      return undefined;
+    });
+    assert.equal(seen.length, 2);
+    assert.equal(seen[0]![0], lost);
+    assert.equal(seen[0]![1]?.reason, 'connection-lost');
+    assert.equal(seen[1]![0], dup);
+    assert.equal(seen[1]![1], null);
+  });
+
+  test('returning undefined keeps the table answer', () => {
+    assert.equal(classifyWith(lost, 'mysql', () => undefined), classify(lost, 'mysql'));
+    assert.equal(classifyWith(dup, 'mysql', () => undefined), null);
+  });
+
+  test('returning null clears it', () => {
+    assert.equal(classifyWith(lost, 'mysql', () => null), null);
+  });
+
+  test('returning an action replaces it', () => {
+    assert.equal(classifyWith(lost, 'mysql', () => custom), custom);
+    assert.equal(classifyWith(dup, 'mysql', () => custom), custom);
+  });
+});
+
+describe('classify: message text only for client-side errors', () => {
+  test('a server error whose message quotes a matched text is still a plain SQL error', () => {
+    const dup = {
+      code: 'ER_DUP_ENTRY',
+      errno: 1062,
+      message: "Duplicate entry 'This socket has been ended by the other party' for key 'PRIMARY'",
+    };
+    assert.equal(classify(dup, 'mysql'), null);
+    assert.equal(classify(dup, 'mariadb'), null);
+  });
+});

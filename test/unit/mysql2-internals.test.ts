@@ -1,0 +1,235 @@
+/**
+ * Pins the private mysql2 fields and behaviours src/mysql2-internals.ts relies on, against the installed mysql2,
+ * without a MySQL server: a TCP server that accepts and never answers keeps the connection in its handshake.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  Connection,
+  ConnectionConfigClass,
+  PoolClass,
+  PoolConnection,
+  cloneConnectionConfig,
+  connectionExecute,
+  connectionQuery,
+  createPoolConnection,
+  destroySocket,
+  hasPendingCommand,
+  isBroken,
+  isMariaDB,
+  isOnTheWire,
+  markCheckedOut,
+  serverVersion,
+  socketOf,
+} from '../../src/mysql2-internals.js';
+import type { PoolConnectionHost } from '../../src/mysql2-internals.js';
+
+interface Internals {
+  _command: object | null;
+  _commands: { length: number };
+  _fatalError: unknown;
+  _protocolError: unknown;
+  _closing?: boolean;
+  _released: boolean;
+  _pool: unknown;
+  _isMariaDB: unknown;
+  _handshakePacket: unknown;
+  stream: unknown;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+function parseVersion(v: string): [number, number, number] {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
+  assert.ok(m, `not a version: ${v}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+function compare(a: [number, number, number], b: [number, number, number]): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/** Just enough of a semver range: space-separated comparators `>=x.y.z`, `<x`, `<x.y.z`, `>x`, `<=x`, `=x`. */
+function satisfies(version: string, range: string): boolean {
+  const v = parseVersion(version);
+  return range
+    .trim()
+    .split(/\s+/)
+    .every((comparator) => {
+      const m = /^(>=|<=|>|<|=)?(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(comparator);
+      assert.ok(m, `unsupported comparator ${comparator}`);
+      const bound: [number, number, number] = [Number(m[2]), Number(m[3] ?? 0), Number(m[4] ?? 0)];
+      const c = compare(v, bound);
+      switch (m[1] ?? '=') {
+        case '>=':
+          return c >= 0;
+        case '<=':
+          return c <= 0;
+        case '>':
+          return c > 0;
+        case '<':
+          return c < 0;
+        default:
+          return c === 0;
+      }
+    });
+}
+
+describe('mysql2 version', () => {
+  test('the range parser itself', () => {
+    assert.equal(satisfies('3.14.0', '>=3.14.0 <4'), true);
+    assert.equal(satisfies('3.99.9', '>=3.14.0 <4'), true);
+    assert.equal(satisfies('3.13.9', '>=3.14.0 <4'), false);
+    assert.equal(satisfies('4.0.0', '>=3.14.0 <4'), false);
+  });
+
+  test('the installed mysql2 satisfies peerDependencies', () => {
+    const ours = readJson(path.join(__dirname, '..', '..', 'package.json'));
+    const range = (ours.peerDependencies as Record<string, string>).mysql2;
+    assert.equal(typeof range, 'string');
+    const installed = readJson(require.resolve('mysql2/package.json')).version as string;
+    assert.ok(satisfies(installed, range!), `mysql2 ${installed} is outside ${range}`);
+  });
+});
+
+describe('mysql2 prototypes', () => {
+  test('PoolConnection overrides end() (so quit() calls Connection.prototype.end)', () => {
+    assert.equal(typeof Connection.prototype.end, 'function');
+    assert.notEqual(PoolConnection.prototype.end, Connection.prototype.end);
+    assert.ok(Object.prototype.isPrototypeOf.call(Connection.prototype, PoolConnection.prototype));
+  });
+
+  test('the plain Connection query/execute are exported', () => {
+    assert.equal(connectionQuery, Connection.prototype.query);
+    assert.equal(connectionExecute, Connection.prototype.execute);
+  });
+
+  test('the Pool class has the methods ResilientPool overrides', () => {
+    for (const name of ['getConnection', 'releaseConnection', '_removeConnection', 'query', 'execute', 'end', 'promise']) {
+      assert.equal(typeof (PoolClass.prototype as unknown as Record<string, unknown>)[name], 'function', name);
+    }
+  });
+
+  test('cloneConnectionConfig: same class, same values, independent', () => {
+    const config = new ConnectionConfigClass({ host: '127.0.0.1', port: 3307, user: 'u', database: 'd' });
+    const clone = cloneConnectionConfig(config);
+    assert.notEqual(clone, config);
+    assert.equal(Object.getPrototypeOf(clone), Object.getPrototypeOf(config));
+    assert.equal(clone.host, '127.0.0.1');
+    assert.equal(clone.port, 3307);
+    assert.equal(clone.user, 'u');
+    clone.user = 'other';
+    assert.equal(config.user, 'u');
+  });
+});
+
+describe('a PoolConnection in its handshake', () => {
+  let server: net.Server;
+  let port: number;
+  const accepted = new Set<net.Socket>();
+  let host: PoolConnectionHost & { released: number; removed: number };
+  let conn: PoolConnection;
+  let internals: Internals;
+  const errors: unknown[] = [];
+  let connectResult: Promise<unknown>;
+
+  before(async () => {
+    server = net.createServer((socket) => {
+      accepted.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+    host = {
+      released: 0,
+      removed: 0,
+      releaseConnection() {
+        this.released++;
+      },
+      _removeConnection() {
+        this.removed++;
+      },
+      _closed: false,
+    };
+    const serverSawIt = new Promise((resolve) => server.once('connection', resolve));
+    conn = createPoolConnection(host, new ConnectionConfigClass({ host: '127.0.0.1', port, connectTimeout: 2000 }));
+    internals = conn as unknown as Internals;
+    // Permanent: mysql2's own error listener is `once`.
+    conn.on('error', (err) => errors.push(err));
+    connectResult = new Promise((resolve) => conn.connect((err) => resolve(err)));
+    await serverSawIt;
+  });
+
+  after(async () => {
+    destroySocket(conn);
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('is a real mysql2 PoolConnection', () => {
+    assert.ok(conn instanceof PoolConnection);
+    assert.ok(conn instanceof Connection);
+    const promised = conn.promise();
+    assert.equal(typeof promised.query, 'function');
+    assert.equal(typeof promised.release, 'function');
+    assert.equal((promised as unknown as { connection: unknown }).connection, conn);
+  });
+
+  test('private fields exist with their initial types', () => {
+    assert.ok(internals._command !== null && typeof internals._command === 'object', '_command is the handshake');
+    assert.equal(internals._command.constructor.name, 'ClientHandshake');
+    assert.equal(typeof internals._commands.length, 'number');
+    assert.equal(internals._commands.length, 0);
+    assert.equal(internals._fatalError, null);
+    assert.equal(internals._protocolError, null);
+    assert.notEqual(internals._closing, true);
+    assert.equal(internals._released, false);
+    assert.equal(internals._pool, host);
+    assert.equal(internals._isMariaDB, false);
+    assert.equal(internals._handshakePacket, null);
+    assert.ok(internals.stream instanceof net.Socket);
+    assert.equal(socketOf(conn), internals.stream);
+  });
+
+  test('helpers read them', () => {
+    assert.equal(isBroken(conn), false);
+    assert.equal(hasPendingCommand(conn), true);
+    assert.equal(isOnTheWire(conn, undefined), false);
+    assert.equal(isOnTheWire(conn, {}), false);
+    assert.equal(isOnTheWire(conn, internals._command!), true);
+    assert.equal(isMariaDB(conn), false);
+    assert.equal(serverVersion(conn), '');
+  });
+
+  test('release() reports to the host once until markCheckedOut()', () => {
+    conn.release();
+    assert.equal(host.released, 1);
+    assert.equal(internals._released, true);
+    conn.release();
+    assert.equal(host.released, 1);
+    markCheckedOut(conn);
+    assert.equal(internals._released, false);
+    conn.release();
+    assert.equal(host.released, 2);
+  });
+
+  test('destroySocket breaks it, and mysql2 reports PROTOCOL_CONNECTION_LOST', async () => {
+    destroySocket(conn);
+    assert.equal(isBroken(conn), true);
+    assert.equal((internals.stream as net.Socket).destroyed, true);
+    const err = (await connectResult) as { code?: unknown; fatal?: unknown } | null;
+    assert.ok(err, 'connect callback got an error');
+    assert.equal(err.code, 'PROTOCOL_CONNECTION_LOST');
+    assert.equal(err.fatal, true);
+    assert.equal(isBroken(conn), true);
+    // Idempotent.
+    destroySocket(conn);
+    assert.equal(isBroken(conn), true);
+  });
+});

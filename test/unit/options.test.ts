@@ -1,0 +1,410 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { DEFAULTS, describeConfig, resolveOptions } from '../../src/options.js';
+import type { ResilientPoolOptions } from '../../src/options.js';
+import { ResilientPool } from '../../src/pool.js';
+
+const OWN_KEYS = [
+  'acquireTimeout',
+  'pingTimeout',
+  'pingSkipWindow',
+  'maxLifetime',
+  'networkIdleTimeout',
+  'minConnections',
+  'queryTimeout',
+  'maxAttempts',
+  'assumeIdempotent',
+  'endTimeout',
+  'classifyError',
+  'clock',
+];
+
+/** Every own option set to a valid, non-default value. */
+function allOwnOptions(): ResilientPoolOptions {
+  return {
+    acquireTimeout: 1234,
+    pingTimeout: 77,
+    pingSkipWindow: 0,
+    maxLifetime: 99_000,
+    networkIdleTimeout: 350_000,
+    minConnections: 2,
+    queryTimeout: 5_000,
+    maxAttempts: 5,
+    assumeIdempotent: true,
+    endTimeout: 0,
+    classifyError: () => undefined,
+    clock: { now: () => 0, setTimeout: () => ({}), clearTimeout: () => {} },
+  };
+}
+
+/** Runs `fn`, expecting it to throw an instance of `type` whose message names `name`. */
+function throwsNaming(fn: () => unknown, type: typeof TypeError | typeof RangeError, name: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
+    assert.ok((err as Error).message.includes(`'${name}'`), `message should name '${name}': ${(err as Error).message}`);
+    return true;
+  });
+}
+
+describe('resolveOptions: defaults', () => {
+  test('no options at all', () => {
+    for (const input of [undefined, {}]) {
+      const { resolved, mysql } = resolveOptions(input);
+      assert.equal(resolved.connectionLimit, 10);
+      assert.equal(resolved.maxIdle, 10);
+      assert.equal(resolved.idleTimeout, 60_000);
+      assert.equal(resolved.queueLimit, 0);
+      assert.equal(resolved.waitForConnections, true);
+      assert.equal(resolved.resetOnRelease, false);
+      assert.equal(resolved.acquireTimeout, 10_000);
+      assert.equal(resolved.pingTimeout, 500);
+      assert.equal(resolved.pingSkipWindow, 500);
+      assert.equal(resolved.maxLifetime, 1_800_000);
+      assert.equal(resolved.networkIdleTimeout, 0);
+      assert.equal(resolved.minConnections, 0);
+      assert.equal(resolved.queryTimeout, 0);
+      assert.equal(resolved.maxAttempts, 3);
+      assert.equal(resolved.assumeIdempotent, false);
+      assert.equal(resolved.endTimeout, 10_000);
+      assert.equal(resolved.classifyError, undefined);
+      assert.equal(typeof resolved.clock.now, 'function');
+      assert.deepEqual(mysql, { keepAliveInitialDelay: 30_000 });
+    }
+  });
+
+  test('DEFAULTS is frozen and matches the documented values', () => {
+    assert.ok(Object.isFrozen(DEFAULTS));
+    assert.equal(DEFAULTS.keepAliveInitialDelay, 30_000);
+    assert.equal(DEFAULTS.connectionLimit, 10);
+    assert.equal(DEFAULTS.maxAttempts, 3);
+  });
+
+  test('maxIdle defaults to the (user-set) connectionLimit', () => {
+    assert.equal(resolveOptions({ connectionLimit: 4 }).resolved.maxIdle, 4);
+    assert.equal(resolveOptions({ connectionLimit: 4, maxIdle: 1 }).resolved.maxIdle, 1);
+    assert.equal(resolveOptions({ connectionLimit: 0 }).resolved.maxIdle, 0);
+  });
+
+  test('own options are taken as given', () => {
+    const opts = allOwnOptions();
+    const { resolved } = resolveOptions(opts);
+    assert.equal(resolved.acquireTimeout, 1234);
+    assert.equal(resolved.pingTimeout, 77);
+    assert.equal(resolved.pingSkipWindow, 0);
+    assert.equal(resolved.maxLifetime, 99_000);
+    assert.equal(resolved.networkIdleTimeout, 350_000);
+    assert.equal(resolved.minConnections, 2);
+    assert.equal(resolved.queryTimeout, 5_000);
+    assert.equal(resolved.maxAttempts, 5);
+    assert.equal(resolved.assumeIdempotent, true);
+    assert.equal(resolved.endTimeout, 0);
+    assert.equal(resolved.classifyError, opts.classifyError);
+    assert.equal(resolved.clock, opts.clock);
+  });
+
+  test('boundary values that are allowed', () => {
+    const { resolved } = resolveOptions({ acquireTimeout: 0, pingTimeout: 1, maxAttempts: 1, maxLifetime: 0, connectionLimit: 0, minConnections: 50 });
+    assert.equal(resolved.acquireTimeout, 0);
+    assert.equal(resolved.pingTimeout, 1);
+    assert.equal(resolved.maxAttempts, 1);
+    assert.equal(resolved.maxLifetime, 0);
+    // connectionLimit 0 is "no limit": minConnections is not bounded by it.
+    assert.equal(resolved.minConnections, 50);
+    assert.equal(resolveOptions({ connectionLimit: 3, minConnections: 3 }).resolved.minConnections, 3);
+  });
+
+  test('waitForConnections and resetOnRelease follow mysql2 (Boolean())', () => {
+    assert.equal(resolveOptions({ waitForConnections: false }).resolved.waitForConnections, false);
+    assert.equal(resolveOptions({ resetOnRelease: true }).resolved.resetOnRelease, true);
+  });
+});
+
+describe('resolveOptions: keepAliveInitialDelay', () => {
+  test('defaulted to 30000 when keepalive is on and unset', () => {
+    assert.equal(resolveOptions({}).mysql.keepAliveInitialDelay, 30_000);
+    assert.equal(resolveOptions({ enableKeepAlive: true }).mysql.keepAliveInitialDelay, 30_000);
+  });
+
+  test('not added when keepalive is disabled', () => {
+    const { mysql } = resolveOptions({ enableKeepAlive: false });
+    assert.equal(Object.hasOwn(mysql, 'keepAliveInitialDelay'), false);
+    assert.equal(mysql.enableKeepAlive, false);
+  });
+
+  test("the user's value is kept, including 0", () => {
+    assert.equal(resolveOptions({ keepAliveInitialDelay: 5_000 }).mysql.keepAliveInitialDelay, 5_000);
+    assert.equal(resolveOptions({ keepAliveInitialDelay: 0 }).mysql.keepAliveInitialDelay, 0);
+    assert.equal(resolveOptions({ enableKeepAlive: false, keepAliveInitialDelay: 7 }).mysql.keepAliveInitialDelay, 7);
+  });
+
+  test('the input object is not mutated', () => {
+    const input: ResilientPoolOptions = { host: 'db', acquireTimeout: 100 };
+    const before = { ...input };
+    resolveOptions(input);
+    assert.deepEqual(input, before);
+  });
+});
+
+describe('resolveOptions: what mysql2 gets', () => {
+  test('a URI string is spread into options as mysql2 does, query parameters included', () => {
+    const uri = 'mysql://app:pw@db.example:3307/shop?connectionLimit=3&waitForConnections=false&acquireTimeout=5000';
+    const { mysql, resolved } = resolveOptions(uri);
+    assert.equal(mysql.host, 'db.example');
+    assert.equal(mysql.port, 3307);
+    assert.equal(mysql.user, 'app');
+    assert.equal(mysql.database, 'shop');
+    assert.equal(resolved.connectionLimit, 3);
+    assert.equal(resolved.waitForConnections, false);
+    assert.equal(resolved.acquireTimeout, 5000);
+    assert.equal(Object.hasOwn(mysql, 'acquireTimeout'), false);
+  });
+
+  test('a uri key fills in only what the object does not set', () => {
+    const { mysql, resolved } = resolveOptions({ uri: 'mysql://app@db/shop?connectionLimit=3', user: 'other' });
+    assert.equal(mysql.user, 'other');
+    assert.equal(mysql.host, 'db');
+    assert.equal(resolved.connectionLimit, 3);
+  });
+
+  test('own keys never reach mysql2', () => {
+    const { mysql } = resolveOptions({ ...allOwnOptions(), host: 'db', user: 'app' });
+    for (const key of OWN_KEYS) assert.equal(Object.hasOwn(mysql, key), false, key);
+    assert.deepEqual(Object.keys(mysql).sort(), ['host', 'keepAliveInitialDelay', 'user']);
+  });
+
+  test("mysql2's keys pass through untouched", () => {
+    const typeCast = () => 'x';
+    const ssl = { rejectUnauthorized: true };
+    const input: ResilientPoolOptions = {
+      host: '10.0.0.1',
+      port: 3307,
+      user: 'u',
+      password: 'p',
+      database: 'd',
+      connectionLimit: 7,
+      maxIdle: 3,
+      idleTimeout: 1_000,
+      queueLimit: 9,
+      waitForConnections: false,
+      charset: 'utf8mb4',
+      connectTimeout: 2_000,
+      typeCast,
+      ssl,
+      namedPlaceholders: true,
+      enableKeepAlive: true,
+      keepAliveInitialDelay: 1_500,
+    };
+    const { mysql, resolved } = resolveOptions(input);
+    assert.deepEqual(mysql, input);
+    assert.equal(mysql.typeCast, typeCast);
+    assert.equal(mysql.ssl, ssl);
+    assert.equal(resolved.connectionLimit, 7);
+    assert.equal(resolved.maxIdle, 3);
+    assert.equal(resolved.idleTimeout, 1_000);
+    assert.equal(resolved.queueLimit, 9);
+    assert.equal(resolved.waitForConnections, false);
+  });
+
+  test('an unrelated unknown key passes through (mysql2 warns about it itself)', () => {
+    const { mysql } = resolveOptions({ foo: 1, host: 'h' } as ResilientPoolOptions);
+    assert.equal((mysql as Record<string, unknown>).foo, 1);
+    assert.equal(mysql.host, 'h');
+  });
+
+  test('numeric strings are accepted for mysql2 numeric options (as mysql2 does)', () => {
+    const { resolved, mysql } = resolveOptions({
+      connectionLimit: '5',
+      maxIdle: '2',
+      idleTimeout: ' 1000 ',
+      queueLimit: '0',
+    } as unknown as ResilientPoolOptions);
+    assert.equal(resolved.connectionLimit, 5);
+    assert.equal(resolved.maxIdle, 2);
+    assert.equal(resolved.idleTimeout, 1000);
+    assert.equal(resolved.queueLimit, 0);
+    // mysql2 still gets what the user wrote.
+    assert.equal(mysql.connectionLimit, '5' as unknown as number);
+  });
+
+  test('numeric strings are rejected for our own options', () => {
+    for (const key of ['acquireTimeout', 'pingTimeout', 'pingSkipWindow', 'maxLifetime', 'maxAttempts', 'minConnections']) {
+      throwsNaming(() => resolveOptions({ [key]: '100' } as ResilientPoolOptions), TypeError, key);
+    }
+  });
+});
+
+describe('resolveOptions: validation', () => {
+  test('TypeError naming the option for wrong types', () => {
+    const cases: [string, unknown][] = [
+      ['acquireTimeout', 'abc'],
+      ['acquireTimeout', true],
+      ['pingTimeout', {}],
+      ['maxLifetime', NaN],
+      ['maxAttempts', []],
+      ['queryTimeout', () => 1],
+      ['connectionLimit', 'ten'],
+      ['idleTimeout', ''],
+      ['maxIdle', false],
+      ['assumeIdempotent', 'yes'],
+      ['assumeIdempotent', 1],
+      ['classifyError', 42],
+    ];
+    for (const [key, value] of cases) {
+      throwsNaming(() => resolveOptions({ [key]: value } as ResilientPoolOptions), TypeError, key);
+    }
+  });
+
+  test('TypeError for options that are neither object nor string', () => {
+    assert.throws(() => resolveOptions(42 as unknown as string), TypeError);
+    assert.throws(() => resolveOptions(true as unknown as string), TypeError);
+  });
+
+  test('RangeError naming the option for negatives and non-integers', () => {
+    const cases: [string, unknown][] = [
+      ['acquireTimeout', -1],
+      ['pingSkipWindow', -500],
+      ['maxLifetime', 1.5],
+      ['networkIdleTimeout', -1],
+      ['minConnections', 0.5],
+      ['queryTimeout', Infinity],
+      ['endTimeout', -0.1],
+      ['connectionLimit', 2.5],
+      ['connectionLimit', -1],
+      ['idleTimeout', '-5'],
+      ['pingTimeout', 0],
+      ['pingTimeout', 0.5],
+      ['maxAttempts', 0],
+      ['maxAttempts', -3],
+    ];
+    for (const [key, value] of cases) {
+      throwsNaming(() => resolveOptions({ [key]: value } as ResilientPoolOptions), RangeError, key);
+    }
+  });
+
+  test('RangeError when minConnections exceeds connectionLimit', () => {
+    throwsNaming(() => resolveOptions({ minConnections: 11 }), RangeError, 'minConnections');
+    throwsNaming(() => resolveOptions({ connectionLimit: 2, minConnections: 3 }), RangeError, 'minConnections');
+  });
+
+  test('a typo of one of our keys throws a TypeError suggesting the right one', () => {
+    const typos: [string, string][] = [
+      ['pingTimout', 'pingTimeout'],
+      ['acquireTimout', 'acquireTimeout'],
+      ['aquireTimeout', 'acquireTimeout'],
+      ['maxLifeTime', 'maxLifetime'],
+      ['maxAttempt', 'maxAttempts'],
+      ['minConnection', 'minConnections'],
+      ['PingTimeout', 'pingTimeout'],
+    ];
+    for (const [typo, right] of typos) {
+      assert.throws(
+        () => resolveOptions({ [typo]: 100 } as ResilientPoolOptions),
+        (err: unknown) => {
+          assert.ok(err instanceof TypeError, `${typo}: ${String(err)}`);
+          assert.ok(err.message.includes(`'${typo}'`), err.message);
+          assert.ok(err.message.includes(`'${right}'`), err.message);
+          return true;
+        },
+      );
+    }
+  });
+
+  test("mysql2's own keys are never taken for typos of ours", () => {
+    // idleTimeout/connectTimeout look like our *Timeout options but are mysql2's.
+    const { mysql } = resolveOptions({ idleTimeout: 1, connectTimeout: 2, queueLimit: 3, maxIdle: 4 });
+    assert.equal(mysql.idleTimeout, 1);
+    assert.equal(mysql.connectTimeout, 2);
+  });
+});
+
+describe('describeConfig', () => {
+  test('masks the password and names the override', () => {
+    const { resolved, mysql } = resolveOptions({ host: 'db', user: 'app', password: 'hunter2', classifyError: () => undefined });
+    const d = describeConfig(resolved, mysql);
+    assert.equal(d.password, '***');
+    assert.equal(d.user, 'app');
+    assert.equal(d.host, 'db');
+    assert.equal(d.classifyError, 'custom');
+    assert.equal(Object.hasOwn(d, 'clock'), false);
+    assert.equal(d.keepAliveInitialDelay, 30_000);
+    assert.equal(d.enableKeepAlive, true);
+    assert.ok(!JSON.stringify(d).includes('hunter2'));
+  });
+
+  test('no password: nothing to mask', () => {
+    const { resolved, mysql } = resolveOptions({ host: 'db' });
+    const d = describeConfig(resolved, mysql);
+    assert.equal(d.password, undefined);
+    assert.equal(d.classifyError, 'default');
+  });
+
+  test('masks a password in a URI', () => {
+    const { resolved, mysql } = resolveOptions({ uri: 'mysql://app:s3cr3t@db.example:3306/shop' });
+    const d = describeConfig(resolved, mysql);
+    assert.equal(d.uri, 'mysql://app:***@db.example:3306/shop');
+    assert.ok(!JSON.stringify(d).includes('s3cr3t'));
+  });
+
+  test('masks a password taken from a URI string', () => {
+    const { resolved, mysql } = resolveOptions('mysql://app:s3cr3t@db.example:3306/shop');
+    const d = describeConfig(resolved, mysql);
+    assert.equal(d.password, '***');
+    assert.ok(!JSON.stringify(d).includes('s3cr3t'));
+  });
+
+  test('a URI without a password is unchanged', () => {
+    const { resolved, mysql } = resolveOptions({ uri: 'mysql://app@db/shop' });
+    assert.equal(describeConfig(resolved, mysql).uri, 'mysql://app@db/shop');
+  });
+});
+
+describe('ResilientPool construction does not make mysql2 warn', () => {
+  let errors: unknown[][];
+  let warnings: unknown[][];
+  const originalError = console.error;
+  const originalWarn = console.warn;
+  beforeEach(() => {
+    errors = [];
+    warnings = [];
+    console.error = (...args: unknown[]) => void errors.push(args);
+    console.warn = (...args: unknown[]) => void warnings.push(args);
+  });
+  afterEach(() => {
+    console.error = originalError;
+    console.warn = originalWarn;
+  });
+
+  function end(pool: ResilientPool): Promise<void> {
+    return new Promise((resolve, reject) => pool.end((err) => (err ? reject(err) : resolve())));
+  }
+
+  test('only own options (plus host): nothing printed', async () => {
+    // minConnections 0: no connection is opened, so no server is needed.
+    const { clock: _clock, ...own } = allOwnOptions();
+    const pool = new ResilientPool({ ...own, minConnections: 0, host: '127.0.0.1', port: 1 });
+    try {
+      assert.deepEqual(errors, []);
+      assert.deepEqual(warnings, []);
+      assert.equal(pool.config.resilience.acquireTimeout, 1234);
+      assert.equal(pool.config.resilience.maxAttempts, 5);
+      for (const key of OWN_KEYS) assert.equal(Object.hasOwn(pool.config.connectionConfig, key), false, key);
+    } finally {
+      await end(pool);
+    }
+    assert.deepEqual(errors, []);
+  });
+
+  test('a URI string: nothing printed', async () => {
+    const pool = new ResilientPool('mysql://app:pw@127.0.0.1:1/shop');
+    await end(pool);
+    assert.deepEqual(errors, []);
+  });
+
+  test('control: an unknown key does reach mysql2, which prints its warning', async () => {
+    const pool = new ResilientPool({ host: '127.0.0.1', port: 1, foo: 1 } as ResilientPoolOptions);
+    await end(pool);
+    const printed = errors.map((args) => args.map(String).join(' '));
+    assert.equal(printed.filter((line) => line.includes('Ignoring invalid configuration option')).length, 1);
+    assert.ok(printed[0]!.includes('foo'));
+  });
+});
