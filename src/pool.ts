@@ -53,6 +53,8 @@ interface Waiter {
   cb: (err: Error | null, entry?: PoolEntry) => void;
   deadline: number;
   startedAt: number;
+  /** It had to queue (every connection in use): counts against queueLimit. */
+  queued: boolean;
   done: boolean;
 }
 
@@ -104,6 +106,8 @@ export class ResilientPool extends PoolClass {
   private waiters: Waiter[] = [];
   private waiterHead = 0;
   private waiting = 0;
+  /** Waiting callers that had to queue (mysql2's queue length, for queueLimit). */
+  private queued = 0;
   /** generic-pool acquires not yet settled; kept <= waiting callers, so none is ever orphaned for long. */
   private inFlight = 0;
   /** Connections released and settling (next tick); they go to waiters first. */
@@ -194,13 +198,15 @@ export class ResilientPool extends PoolClass {
       return;
     }
     const gp = this.gp;
-    const mustWait = gp.available === 0 && gp.spareResourceCapacity <= 0;
+    // As in mysql2: a caller "waits" only when no connection is free (a released
+    // one settling this tick counts as free) and no new one may be opened.
+    const mustWait = gp.available === 0 && gp.spareResourceCapacity <= 0 && this.releasing === 0;
     if (mustWait) {
       if (!this.opts.waitForConnections) {
         process.nextTick(cb, new PoolError(ErrorCodes.NO_CONNECTIONS, 'No connections available.'));
         return;
       }
-      if (this.opts.queueLimit > 0 && this.waiting >= this.opts.queueLimit) {
+      if (this.opts.queueLimit > 0 && this.queued >= this.opts.queueLimit) {
         process.nextTick(cb, new PoolError(ErrorCodes.QUEUE_LIMIT, 'Queue limit reached.'));
         return;
       }
@@ -214,10 +220,13 @@ export class ResilientPool extends PoolClass {
       process.nextTick(cb, failure);
       return;
     }
-    const waiter: Waiter = { cb, deadline, startedAt: now, done: false };
+    const waiter: Waiter = { cb, deadline, startedAt: now, queued: mustWait, done: false };
     this.waiters.push(waiter);
     this.waiting++;
-    if (mustWait) this.emit('enqueue');
+    if (mustWait) {
+      this.queued++;
+      this.emit('enqueue');
+    }
     if (deadline < this.timerAt) this.armTimer(deadline, now);
     this.requestFromGenericPool();
   }
@@ -275,6 +284,7 @@ export class ResilientPool extends PoolClass {
   private handOut(entry: PoolEntry, waiter: Waiter): void {
     waiter.done = true;
     this.waiting--;
+    if (waiter.queued) this.queued--;
     entry.state = 'busy';
     markCheckedOut(entry.conn);
     this.stats_.acquired(this.clock.now() - waiter.startedAt);
@@ -286,6 +296,7 @@ export class ResilientPool extends PoolClass {
     if (waiter.done) return;
     waiter.done = true;
     this.waiting--;
+    if (waiter.queued) this.queued--;
     this.stats_.acquireFailed();
     waiter.cb(err);
   }
