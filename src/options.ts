@@ -79,6 +79,18 @@ export interface ResilienceOptions {
 
 export type ResilientPoolOptions = PoolOptions & ResilienceOptions;
 
+declare module 'mysql2' {
+  interface QueryOptions {
+    /**
+     * resilient-mysql-pool: declare whether this statement may run twice.
+     * `true`: retried even when the connection died after it was sent;
+     * `false`: never retried after it was sent, even if it looks like a read
+     * (e.g. a SELECT calling a function that writes). Unset: plain reads only.
+     */
+    idempotent?: boolean;
+  }
+}
+
 /** mysql2's pool options as resolved, plus this library's, as resolved. */
 export interface ResolvedOptions {
   connectionLimit: number;

@@ -666,14 +666,7 @@ export class ResilientPool extends PoolClass {
   }
 
   // ---------------------------------------------------------------- pool-level commands
-
-  override query(...args: any[]): any {
-    return runPoolCommand(this, 'query', args);
-  }
-
-  override execute(...args: any[]): any {
-    return runPoolCommand(this, 'execute', args);
-  }
+  // query() and execute() are assigned on the prototype below the class.
 
   /** @internal For the query runner: how long to wait before retrying after a connect failure. */
   connectBackoff(now: number): number {
@@ -751,6 +744,15 @@ export class ResilientPool extends PoolClass {
     return new ResilientPromisePool(this, promiseImpl ?? (this.config.connectionConfig as { Promise?: PromiseConstructor }).Promise);
   }
 }
+
+// Pool-level query/execute, assigned on the prototype so the class keeps
+// mysql2's typed overloads (a `(...args: any[])` method would erase them).
+ResilientPool.prototype.query = function query(this: ResilientPool, ...args: unknown[]) {
+  return runPoolCommand(this, 'query', args);
+} as ResilientPool['query'];
+ResilientPool.prototype.execute = function execute(this: ResilientPool, ...args: unknown[]) {
+  return runPoolCommand(this, 'execute', args);
+} as ResilientPool['execute'];
 
 /** Resolves when `done` settles, `check()` is true, or `ms` pass, whichever first. */
 function waitUntil(clock: Clock, ms: number, check: () => boolean, done: Promise<unknown>): Promise<void> {
