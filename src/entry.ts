@@ -48,6 +48,10 @@ export class PoolEntry {
   inTransaction = false;
   /** A held connection turned autocommit off: every statement is in a transaction. */
   autocommitOff = false;
+  /** An error in reply to a held connection's command said not to reuse it (e.g. read-only after failover). */
+  discard = false;
+  /** @internal Set by the pool: errors of a held connection's commands go through the error table. */
+  onCommandError: ((err: unknown) => void) | undefined;
   /** Set when the connection is known dead (error, end, destroy): never validated, never reused. */
   dead = false;
   /** Why it was closed, once it is. */

@@ -88,6 +88,8 @@ const BY_CODE: ReadonlyMap<string, ErrorAction> = new Map([
   ['PROTOCOL_UNEXPECTED_PACKET', PROTOCOL],
   ['PROTOCOL_INCORRECT_PACKET_SEQUENCE', PROTOCOL],
   ['ER_CLIENT_INTERACTION_TIMEOUT', IDLE_TIMEOUT],
+  // Node refused to write to a socket the pool had already destroyed: nothing was sent.
+  ['ERR_STREAM_DESTROYED', CLOSED],
 ]);
 
 /** Server error numbers with the same meaning on MySQL and MariaDB. */

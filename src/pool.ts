@@ -115,6 +115,8 @@ export class ResilientPool extends PoolClass {
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private closing = false;
+  /** Pending backoff waits, woken by end(). */
+  private readonly wakeups = new Set<() => void>();
   private ending: Promise<void> | undefined;
 
   constructor(options: string | ResilientPoolOptions) {
@@ -406,6 +408,7 @@ export class ResilientPool extends PoolClass {
   private releaseCloseReason(entry: PoolEntry): CloseReason | undefined {
     if (this.closing) return 'pool-end';
     if (entry.dead || isBroken(entry.conn)) return 'broken';
+    if (entry.discard) return 'error';
     if (hasPendingCommand(entry.conn)) return 'busy-on-release';
     if (entry.inTransaction || entry.autocommitOff) return 'in-transaction';
     if (entry.createdAt <= this.retireBefore) return 'retired';
@@ -444,7 +447,7 @@ export class ResilientPool extends PoolClass {
       const failure = this.backoff.blocking(now)!;
       // Nothing open to wait for: let the caller have the real error now.
       if (!this.hasLiveConnection()) return new CreateFailure(failure, now);
-      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, wait));
+      await this.sleep(wait);
       if (this.closing) return new CreateFailure(poolClosedError(), this.clock.now());
     }
     try {
@@ -460,6 +463,19 @@ export class ResilientPool extends PoolClass {
     }
   }
 
+  /** A backoff wait that end() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        this.clock.clearTimeout(timer);
+        this.wakeups.delete(wake);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(wake, ms);
+      this.wakeups.add(wake);
+    });
+  }
+
   private connect(): Promise<PoolEntry> {
     const conn = createPoolConnection(this, cloneConnectionConfig(this.config.connectionConfig)) as Tagged;
     const now = this.clock.now();
@@ -469,6 +485,7 @@ export class ResilientPool extends PoolClass {
     // A permanent listener: mysql2's own is `once`, so a second error on a dead
     // connection would otherwise be an uncaught exception.
     conn.on('error', (err: Error) => this.onConnectionError(entry, err));
+    entry.onCommandError = (err) => this.onHeldCommandError(entry, err);
     conn.query = trackedQuery as PoolConnection['query'];
     conn.execute = trackedExecute as PoolConnection['execute'];
     const socket = socketOf(conn);
@@ -635,6 +652,14 @@ export class ResilientPool extends PoolClass {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
+  /** An error in reply to a command on a held connection: decide its fate now, act on release. */
+  private onHeldCommandError(entry: PoolEntry, err: unknown): void {
+    const action = classifyWith(err, entry.flavor, this.opts.classifyError);
+    if (!action) return;
+    if (action.destroy) entry.discard = true;
+    this.noteFailure(action);
+  }
+
   /** @internal What an error on one connection says about the others (see ErrorAction.others). */
   noteFailure(action: ErrorAction | null): void {
     if (!action) return;
@@ -699,6 +724,7 @@ export class ResilientPool extends PoolClass {
     this.timer = undefined;
     this.timerAt = Infinity;
     for (let w = this.nextWaiter(); w; w = this.nextWaiter()) this.fail(w, poolClosedError());
+    for (const wake of [...this.wakeups]) wake();
     // Only checked-out connections are waited for; the rest close now.
     const checkedOut = (e: PoolEntry) => e.state === 'busy' || e.state === 'releasing';
     for (const e of [...this.entries]) if (!checkedOut(e)) this.closeEntry(e, 'pool-end');
@@ -772,17 +798,33 @@ function waitUntil(clock: Clock, ms: number, check: () => boolean, done: Promise
   });
 }
 
-/** Per-instance `query`: notes transaction state for release(), then mysql2's own. */
+/**
+ * Per-instance `query`/`execute` of a held connection (what ORMs use): notes
+ * transaction state for release(), and passes errors through the error table
+ * on their way to the caller, so a read-only error after failover (say)
+ * closes this connection on release and retires the older ones.
+ */
 function trackedQuery(this: PoolConnection, ...args: unknown[]): unknown {
-  const entry = entryOf(this);
-  if (entry) noteStatement(entry, args[0]);
+  track(this, args);
   return connectionQuery.apply(this, args);
 }
 
 function trackedExecute(this: PoolConnection, ...args: unknown[]): unknown {
-  const entry = entryOf(this);
-  if (entry) noteStatement(entry, args[0]);
+  track(this, args);
   return connectionExecute.apply(this, args);
+}
+
+function track(conn: PoolConnection, args: unknown[]): void {
+  const entry = entryOf(conn);
+  if (!entry) return;
+  noteStatement(entry, args[0]);
+  const at = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
+  if (at < 0) return;
+  const cb = args[at] as (err: unknown, ...rest: unknown[]) => unknown;
+  args[at] = function (this: unknown, err: unknown, ...rest: unknown[]) {
+    if (err) entry.onCommandError?.(err);
+    return cb.call(this, err, ...rest);
+  };
 }
 
 // Keep EventEmitter's type visible to consumers of the declaration file.

@@ -186,3 +186,15 @@ describe('classify: message text only for client-side errors', () => {
     assert.equal(classify(dup, 'mariadb'), null);
   });
 });
+
+describe('classify: a write to a socket the pool destroyed', () => {
+  test('ERR_STREAM_DESTROYED is "closed": nothing was sent, retryable', () => {
+    const err = { code: 'ERR_STREAM_DESTROYED', message: 'Cannot call write after a stream was destroyed' };
+    for (const flavor of ['mysql', 'mariadb'] as const) {
+      const act = classify(err, flavor);
+      assert.equal(act?.reason, 'closed');
+      assert.equal(act?.notExecuted, true);
+      assert.equal(act?.retryable, true);
+    }
+  });
+});
