@@ -6,7 +6,7 @@ import { annotate } from './errors.js';
 import { log } from './log.js';
 import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
-import { decideRetry } from './retry.js';
+import { MAX_RETRY_BACKOFF, decideRetry } from './retry.js';
 
 type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
 
@@ -178,6 +178,7 @@ class PoolCall {
       attempt: this.attempt,
       maxAttempts: pool.opts.maxAttempts,
       timeLeft: this.deadline - now - wait,
+      backoff: wait,
       idempotent: this.idempotent ?? (pool.opts.assumeIdempotent ? true : undefined),
       sql: this.text,
     });
@@ -247,7 +248,7 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
       if (err) {
         const action = classifyWith(err, 'mysql', pool.opts.classifyError);
         const wait = pool.connectBackoff(pool.clock.now());
-        if (action?.retryable && attempt < pool.opts.maxAttempts && pool.clock.now() + wait < deadline) {
+        if (action?.retryable && attempt < pool.opts.maxAttempts && wait <= MAX_RETRY_BACKOFF && pool.clock.now() + wait < deadline) {
           pool.clock.setTimeout(start, wait);
           return;
         }

@@ -1,6 +1,14 @@
 import type { ErrorAction } from './error-table.js';
 import { isReadOnlyStatement } from './statement.js';
 
+/**
+ * A failed checkout is retried only while the connect backoff is this short:
+ * that rides out a blip or a restart, but once the server has been unreachable
+ * for a few attempts callers fail fast with the real error instead of waiting
+ * out the backoff (which grows to 2 s) once per attempt.
+ */
+export const MAX_RETRY_BACKOFF = 250;
+
 /** Which rule allowed a retry; counted in stats. */
 export type RetryKind = 'not-sent' | 'read-after-send' | 'idempotent-after-send';
 
@@ -14,6 +22,8 @@ export interface RetryInput {
   maxAttempts: number;
   /** Milliseconds left of the call's budget (acquireTimeout from the call's start), after any backoff. */
   timeLeft: number;
+  /** How long the pool's connect backoff makes a retry wait (0 after a failure on an open connection). */
+  backoff?: number;
   /** Per call or pool-wide declaration; undefined: decide from the statement. */
   idempotent: boolean | undefined;
   sql: string;
@@ -40,6 +50,9 @@ export function decideRetry(input: RetryInput): RetryDecision {
   if (!action.retryable) return { retry: false, why: `${action.reason} is not retried`, outcomeUnknown };
   if (input.attempt >= input.maxAttempts) return { retry: false, why: `${input.attempt} attempts made`, outcomeUnknown };
   if (input.timeLeft <= 0) return { retry: false, why: 'acquireTimeout budget spent', outcomeUnknown };
+  if ((input.backoff ?? 0) > MAX_RETRY_BACKOFF) {
+    return { retry: false, why: 'the server has been unreachable for a while: failing fast', outcomeUnknown };
+  }
   if (!outcomeUnknown) return { retry: true, kind: 'not-sent', why: 'the statement did not run', outcomeUnknown };
   if (input.idempotent === false) return { retry: false, why: 'declared not idempotent; outcome unknown', outcomeUnknown };
   if (input.idempotent === true) {

@@ -170,8 +170,9 @@ export class FakeMysql8 {
 
   /** Listens on 127.0.0.1 on a free port. `waitTimeout` (seconds, default 28800) is what @@wait_timeout reports. */
   static async start(opts: { waitTimeout?: number } = {}): Promise<FakeMysql8> {
-    let fake: FakeMysql8 | undefined;
-    const server = mysql.createServer((conn) => fake!.accept(conn as unknown as ServerConnection));
+    // The connection handler needs the instance, which needs the listening server: close over a holder.
+    const holder: { fake?: FakeMysql8 } = {};
+    const server = mysql.createServer((conn) => holder.fake!.accept(conn as unknown as ServerConnection));
     // mysql2's Server wraps a net.Server it does not expose in its typings; listen() there to choose the address.
     const netServer = (server as unknown as { _server: net.Server })._server;
     await new Promise<void>((resolve, reject) => {
@@ -181,7 +182,8 @@ export class FakeMysql8 {
         resolve();
       });
     });
-    fake = new FakeMysql8(netServer, (netServer.address() as net.AddressInfo).port, opts.waitTimeout ?? 28800);
+    const fake = new FakeMysql8(netServer, (netServer.address() as net.AddressInfo).port, opts.waitTimeout ?? 28800);
+    holder.fake = fake;
     return fake;
   }
 

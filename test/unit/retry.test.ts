@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { classify } from '../../src/error-table.js';
 import type { ErrorAction } from '../../src/error-table.js';
-import { decideRetry } from '../../src/retry.js';
+import { MAX_RETRY_BACKOFF, decideRetry } from '../../src/retry.js';
 import type { RetryInput } from '../../src/retry.js';
 
 /** Connection lost: retryable, may have run. */
@@ -110,5 +110,16 @@ describe('decideRetry', () => {
     assert.equal(decide({ action: custom(false), sent: true }).outcomeUnknown, true);
     assert.equal(decide({ action: custom(true), sent: true }).outcomeUnknown, false);
     assert.equal(decide({ action: custom(false), sent: false }).outcomeUnknown, false);
+  });
+});
+
+describe('decideRetry: failing fast while the server is unreachable', () => {
+  const lost = { reason: 'connection-lost', destroy: true, others: 'suspect', retryable: true, notExecuted: false } as const;
+  const base = { action: lost, sent: false, attempt: 1, maxAttempts: 3, timeLeft: 5_000, idempotent: undefined, sql: 'SELECT 1' };
+  test('a short backoff (a blip, a restart) is waited out and retried', () => {
+    assert.equal(decideRetry({ ...base, backoff: MAX_RETRY_BACKOFF }).retry, true);
+  });
+  test('a long backoff (down for a while) fails fast', () => {
+    assert.equal(decideRetry({ ...base, backoff: MAX_RETRY_BACKOFF + 1 }).retry, false);
   });
 });
