@@ -1,4 +1,5 @@
 import type { PoolConnection } from 'mysql2';
+import type { TimerHandle } from './clock.js';
 import type { Flavor } from './error-table.js';
 
 /**
@@ -52,6 +53,8 @@ export class PoolEntry {
   discard = false;
   /** @internal Set by the pool: errors of a held connection's commands go through the error table. */
   onCommandError: ((err: unknown) => void) | undefined;
+  /** Leak detection: the pending report for the current checkout, if any. */
+  leakTimer: TimerHandle | undefined;
   /** Set when the connection is known dead (error, end, destroy): never validated, never reused. */
   dead = false;
   /** Why it was closed, once it is. */

@@ -68,6 +68,13 @@ export interface ResilienceOptions {
    */
   endTimeout?: number;
   /**
+   * Report a connection held (checked out with getConnection) longer than this,
+   * once per checkout, with the stack of the getConnection call: a `leak` event
+   * and a `debug` line. Default 0 (off: when on, each checkout captures a stack
+   * and arms a timer).
+   */
+  leakDetectionThreshold?: number;
+  /**
    * Override the error table: called with the table's action (null: a plain SQL error);
    * return an action to use instead, null for "leave the connection alone", or
    * undefined to keep the table's answer. Called for every error on a connection.
@@ -109,6 +116,7 @@ export interface ResolvedOptions {
   maxAttempts: number;
   assumeIdempotent: boolean;
   endTimeout: number;
+  leakDetectionThreshold: number;
   classifyError: ResilienceOptions['classifyError'];
   clock: Clock;
 }
@@ -127,6 +135,7 @@ export const DEFAULTS = Object.freeze({
   queryTimeout: 0,
   maxAttempts: 3,
   endTimeout: 10_000,
+  leakDetectionThreshold: 0,
   /** mysql2 leaves it unset, so Linux's 7200 s applies: useless against 240-600 s LB idle drops. */
   keepAliveInitialDelay: 30_000,
 });
@@ -134,7 +143,7 @@ export const DEFAULTS = Object.freeze({
 const OWN_KEYS: readonly (keyof ResilienceOptions)[] = [
   'acquireTimeout', 'pingTimeout', 'pingSkipWindow', 'maxLifetime', 'networkIdleTimeout',
   'minConnections', 'queryTimeout', 'maxAttempts', 'assumeIdempotent', 'endTimeout',
-  'classifyError', 'clock',
+  'leakDetectionThreshold', 'classifyError', 'clock',
 ];
 
 /** mysql2's own option names (pool and connection), so they are never mistaken for typos of ours. */
@@ -243,6 +252,7 @@ export function resolveOptions(input: string | ResilientPoolOptions | undefined)
     maxAttempts: nonNegative('maxAttempts', own.maxAttempts, DEFAULTS.maxAttempts, { min: 1 }),
     assumeIdempotent: bool('assumeIdempotent', own.assumeIdempotent, false),
     endTimeout: nonNegative('endTimeout', own.endTimeout, DEFAULTS.endTimeout),
+    leakDetectionThreshold: nonNegative('leakDetectionThreshold', own.leakDetectionThreshold, DEFAULTS.leakDetectionThreshold),
     classifyError: undefined,
     clock: systemClock,
   };

@@ -178,10 +178,33 @@ export class ResilientPool extends PoolClass {
   // ---------------------------------------------------------------- checkout
 
   override getConnection(cb: (err: NodeJS.ErrnoException | null, connection: PoolConnection) => void): void {
+    const threshold = this.opts.leakDetectionThreshold;
+    // Captured here, where the caller is on the stack; only when leak detection is on.
+    const origin = threshold > 0 ? new Error('connection checked out here') : undefined;
     this.acquire(this.deadlineFrom(this.clock.now()), (err, entry) => {
-      if (err) cb(err, undefined as never);
-      else cb(null, entry!.conn);
+      if (err) return cb(err, undefined as never);
+      if (origin) this.watchForLeak(entry!, origin, threshold);
+      cb(null, entry!.conn);
     });
+  }
+
+  /** Reports a held connection once if it is not released within `threshold` ms. */
+  private watchForLeak(entry: PoolEntry, origin: Error, threshold: number): void {
+    const since = this.clock.now();
+    entry.leakTimer = this.clock.setTimeout(() => {
+      entry.leakTimer = undefined;
+      if (entry.state !== 'busy') return;
+      const heldFor = Math.round(this.clock.now() - since);
+      this.stats_.leaked();
+      log.pool('%s held for %d ms (leakDetectionThreshold %d ms); %s', entry, heldFor, threshold, origin.stack);
+      this.emit('leak', { connection: entry.conn, heldFor, stack: origin.stack ?? '' });
+    }, threshold);
+  }
+
+  private stopLeakWatch(entry: PoolEntry): void {
+    if (entry.leakTimer === undefined) return;
+    this.clock.clearTimeout(entry.leakTimer);
+    entry.leakTimer = undefined;
   }
 
   /** @internal Deadline for a checkout starting now; Infinity when acquireTimeout is 0. */
@@ -373,6 +396,7 @@ export class ResilientPool extends PoolClass {
     const conn = ((connection as unknown as { connection?: PoolConnection }).connection ?? connection) as PoolConnection;
     const entry = entryOf(conn);
     if (!entry || entry.state !== 'busy') return;
+    this.stopLeakWatch(entry);
     entry.lastUsedAt = this.clock.now();
     entry.state = 'releasing';
     this.releasing++;
@@ -431,6 +455,7 @@ export class ResilientPool extends PoolClass {
   /** @internal Ends a checkout by closing the connection and giving its slot back. Idempotent. */
   finishLoan(entry: PoolEntry, reason: CloseReason): void {
     if (entry.state === 'closed' || entry.state === 'idle') return;
+    this.stopLeakWatch(entry);
     entry.closeReason ??= reason;
     entry.state = 'closed';
     this.closeEntry(entry, reason);
@@ -618,6 +643,7 @@ export class ResilientPool extends PoolClass {
    */
   private closeEntry(entry: PoolEntry, reason: CloseReason): void {
     if (!this.entries.delete(entry)) return;
+    this.stopLeakWatch(entry);
     entry.state = 'closed';
     entry.closeReason ??= reason;
     const conn = entry.conn;

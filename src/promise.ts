@@ -15,7 +15,7 @@ const PromisePoolBase = (mysqlPromise as unknown as { PromisePool: new (pool: Re
   .PromisePool;
 
 /** Events this library adds; mysql2's PromisePool only forwards acquire/connection/enqueue/release. */
-const EXTRA_EVENTS = ['error', 'warn', 'evict', 'retry'];
+const EXTRA_EVENTS = ['error', 'warn', 'evict', 'retry', 'leak'];
 
 export class ResilientPromisePool extends PromisePoolBase {
   declare pool: ResilientPool;

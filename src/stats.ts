@@ -20,6 +20,8 @@ export interface PoolStats {
   errorsSurfaced: number;
   acquires: number;
   acquireFailures: number;
+  /** Checkouts held longer than leakDetectionThreshold (each reported once). */
+  leaks: number;
   /** Time from asking for a connection to getting one, in ms. `histogram` counts per bucket (not cumulative): bucket i holds waits in (le[i-1], le[i]]. */
   acquireWait: { p50: number; p99: number; max: number; histogram: { le: number; count: number }[] };
 }
@@ -38,6 +40,7 @@ export class Stats {
   private surfaced_ = 0;
   private acquires = 0;
   private acquireFailures = 0;
+  private leaks = 0;
   private readonly waits = new Array<number>(BUCKETS.length).fill(0);
   private maxWait = 0;
 
@@ -61,6 +64,9 @@ export class Stats {
   }
   surfaced(): void {
     this.surfaced_++;
+  }
+  leaked(): void {
+    this.leaks++;
   }
   acquireFailed(): void {
     this.acquireFailures++;
@@ -88,6 +94,7 @@ export class Stats {
       errorsSurfaced: this.surfaced_,
       acquires: this.acquires,
       acquireFailures: this.acquireFailures,
+      leaks: this.leaks,
       acquireWait: {
         p50: this.quantile(0.5),
         p99: this.quantile(0.99),

@@ -31,6 +31,7 @@ describe('Stats counters', () => {
       errorsSurfaced: 0,
       acquires: 0,
       acquireFailures: 0,
+      leaks: 0,
       acquireWait: { p50: 0, p99: 0, max: 0, histogram: BUCKETS.map((le) => ({ le, count: 0 })) },
     });
   });
