@@ -17,7 +17,7 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
 
 const require = createRequire(import.meta.url);
 mkdirSync(join(dist, 'esm'), { recursive: true });
-for (const entry of ['index', 'promise']) {
+for (const entry of ['index', 'promise', 'mysql2']) {
   const names = Object.keys(require(join(dist, `${entry}.js`))).filter((n) => n !== 'default' && n !== '__esModule');
   writeFileSync(
     join(dist, 'esm', `${entry}.mjs`),
