@@ -25,6 +25,14 @@ export class ResilientPromisePool extends PromisePoolBase {
     forwardEvents(pool, this as unknown as EventEmitter, EXTRA_EVENTS);
   }
 
+  /**
+   * mysql2's promise Pool type only names its four events; this pool also
+   * emits `evict`, `retry`, `leak`, `warn` and (when listened to) `error`.
+   */
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.on(event as 'enqueue', listener);
+  }
+
   /** See ResilientPool.stats(). */
   stats(): PoolStats {
     return this.pool.stats();
