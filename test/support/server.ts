@@ -329,6 +329,7 @@ class PrivateServer implements TestServer {
   private paused = false;
   private closing: Promise<void> | undefined;
   private readonly datadir: string;
+  private readonly tmpdir: string;
   private readonly socket: string;
   private readonly logFile: string;
 
@@ -341,6 +342,8 @@ class PrivateServer implements TestServer {
     this.flavor = bin.flavor;
     this.url = `mysql://root@127.0.0.1:${port}/test`;
     this.datadir = path.join(dir, 'data');
+    this.tmpdir = path.join(dir, 'tmp');
+    fs.mkdirSync(this.tmpdir, { recursive: true });
     this.socket = path.join(dir, 'mysqld.sock');
     this.logFile = path.join(dir, 'server.log');
   }
@@ -396,6 +399,9 @@ class PrivateServer implements TestServer {
       // Durability is pointless for throw-away data and fsyncs slow every test.
       '--innodb-flush-log-at-trx-commit=2',
       '--loose-mysqlx=OFF', // MySQL 8 would otherwise also listen on 33060; MariaDB ignores loose-* it lacks
+      // Its own tmpdir: information_schema queries spill to on-disk temp tables, and in the shared /tmp another
+      // process's clean-up can delete one mid-query ("Error on delete of '/tmp/#sql-temptable-...'").
+      `--tmpdir=${this.tmpdir}`,
       ...this.extraArgs,
     ];
     // stdout/stderr go straight to a file, not through a pipe, so a paused test process never blocks the server.
