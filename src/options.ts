@@ -291,6 +291,17 @@ function expandUri(input: string | ResilientPoolOptions): ResilientPoolOptions {
   return merged as ResilientPoolOptions;
 }
 
+/** A URI with its password replaced by ***; one that does not parse is hidden whole. */
+function maskUri(uri: string): string {
+  try {
+    const url = new URL(uri);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparsable uri)';
+  }
+}
+
 /** The resolved config for logs: functions named, never the password. */
 export function describeConfig(resolved: ResolvedOptions, mysql: PoolOptions): Record<string, unknown> {
   const { clock: _clock, classifyError, ...rest } = resolved;
@@ -302,7 +313,7 @@ export function describeConfig(resolved: ResolvedOptions, mysql: PoolOptions): R
     socketPath: mysql.socketPath,
     user: mysql.user,
     database: mysql.database,
-    uri: mysql.uri ? mysql.uri.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : undefined,
+    uri: mysql.uri ? maskUri(mysql.uri) : undefined,
     password: mysql.password ? '***' : undefined,
     enableKeepAlive: mysql.enableKeepAlive !== false,
     keepAliveInitialDelay: mysql.keepAliveInitialDelay,

@@ -186,11 +186,15 @@ class PoolCall {
       pool.stats_.retried(decision.kind);
       log.retry('%s attempt %d failed (%s: %s), retrying (%s)', this.kind, this.attempt, (err as { code?: unknown }).code, err.message, decision.why);
       pool.emit('retry', { attempt: this.attempt, error: err, reason: action!.reason, kind: decision.kind, sql: this.text });
-      if (wait > 0) pool.clock.setTimeout(() => this.start(), wait);
+      // +1: a timer may fire a fraction of a millisecond early, and a retry that
+      // still finds the backoff in force would fail at once without connecting.
+      if (wait > 0) pool.clock.setTimeout(() => this.start(), Math.ceil(wait) + 1);
       else this.start();
       return;
     }
-    if (action) log.retry('%s attempt %d failed (%s), not retried: %s', this.kind, this.attempt, err.message, decision.why);
+    if (action) {
+      log.retry('%s attempt %d failed (%s: %s), not retried: %s', this.kind, this.attempt, (err as { code?: unknown }).code, err.message, decision.why);
+    }
     pool.stats_.surfaced();
     annotate(err, {
       attempts: this.attempt,
@@ -249,9 +253,13 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
         const action = classifyWith(err, 'mysql', pool.opts.classifyError);
         const wait = pool.connectBackoff(pool.clock.now());
         if (action?.retryable && attempt < pool.opts.maxAttempts && wait <= MAX_RETRY_BACKOFF && pool.clock.now() + wait < deadline) {
-          pool.clock.setTimeout(start, wait);
+          pool.stats_.retried('not-sent');
+          log.retry('query (events) checkout %d failed (%s: %s), retrying', attempt, (err as { code?: unknown }).code, err.message);
+          pool.emit('retry', { attempt, error: err, reason: action.reason, kind: 'not-sent', sql: cmd.sql ?? '' });
+          pool.clock.setTimeout(start, Math.ceil(wait) + 1);
           return;
         }
+        pool.stats_.surfaced();
         cmd.emit('error', annotate(err, { attempts: attempt, retryable: !!action?.retryable, outcomeUnknown: false }));
         return;
       }
@@ -260,11 +268,13 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
       let released = false;
       const onDeath = (deathErr: Error) => {
         if (released) return;
-        if (cmd.listenerCount('error') > 0) cmd.emit('error', annotate(deathErr, { attempts: attempt, retryable: true, outcomeUnknown: true }));
+        // Our own 'error' listener below is always there, so this never throws.
+        cmd.emit('error', annotate(deathErr, { attempts: attempt, retryable: true, outcomeUnknown: true }));
         cmd.emit('end');
       };
       conn.once('error', onDeath);
       cmd.once('error', (queryErr: Error) => {
+        pool.stats_.surfaced();
         const action = classifyWith(queryErr, e.flavor, pool.opts.classifyError);
         pool.noteFailure(action);
         if (action?.destroy && !released) {

@@ -23,7 +23,7 @@ export interface PoolStats {
   /** Checkouts held longer than leakDetectionThreshold (each reported once). */
   leaks: number;
   /** Time from asking for a connection to getting one, in ms. `histogram` counts per bucket (not cumulative): bucket i holds waits in (le[i-1], le[i]]. */
-  acquireWait: { p50: number; p99: number; max: number; histogram: { le: number; count: number }[] };
+  acquireWait: { p50: number; p99: number; max: number; sum: number; histogram: { le: number; count: number }[] };
 }
 
 /** Upper bounds (ms) of the acquire-wait histogram buckets; the last is +Infinity. */
@@ -43,6 +43,7 @@ export class Stats {
   private leaks = 0;
   private readonly waits = new Array<number>(BUCKETS.length).fill(0);
   private maxWait = 0;
+  private sumWait = 0;
 
   created(): void {
     this.created_++;
@@ -77,6 +78,7 @@ export class Stats {
     while (waitMs > BUCKETS[i]!) i++;
     this.waits[i]!++;
     if (waitMs > this.maxWait) this.maxWait = waitMs;
+    this.sumWait += waitMs;
   }
 
   read(now: { total: number; idle: number; busy: number; waiting: number }): PoolStats {
@@ -99,6 +101,7 @@ export class Stats {
         p50: this.quantile(0.5),
         p99: this.quantile(0.99),
         max: this.maxWait,
+        sum: this.sumWait,
         histogram: BUCKETS.map((le, i) => ({ le, count: this.waits[i]! })),
       },
     };

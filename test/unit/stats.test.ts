@@ -32,7 +32,7 @@ describe('Stats counters', () => {
       acquires: 0,
       acquireFailures: 0,
       leaks: 0,
-      acquireWait: { p50: 0, p99: 0, max: 0, histogram: BUCKETS.map((le) => ({ le, count: 0 })) },
+      acquireWait: { p50: 0, p99: 0, max: 0, sum: 0, histogram: BUCKETS.map((le) => ({ le, count: 0 })) },
     });
   });
 
