@@ -442,14 +442,18 @@ export class ResilientPool extends PoolClass {
 
   private returnToService(entry: PoolEntry): void {
     this.emit('release', entry.conn);
-    const waiter = this.nextWaiter();
+    // Straight to the next caller when it needs no check: it was used a moment
+    // ago. With pingSkipWindow 0 (ping every checkout), or when a sibling died
+    // since, it goes back through generic-pool's validation instead.
+    const check = this.opts.pingSkipWindow === 0 || entry.lastUsedAt <= this.suspectBefore;
+    const waiter = this.waiting > 0 && !check ? this.nextWaiter() : undefined;
     if (waiter) {
-      // Straight to the next caller: it was used a moment ago, no ping needed.
       this.handOut(entry, waiter);
       return;
     }
     entry.state = 'idle';
     void this.gp.release(entry);
+    this.requestFromGenericPool();
   }
 
   /** @internal Ends a checkout by closing the connection and giving its slot back. Idempotent. */
