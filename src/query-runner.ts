@@ -3,6 +3,7 @@ import type { PoolEntry } from './entry.js';
 import { classifyWith } from './error-table.js';
 import type { ErrorAction } from './error-table.js';
 import { annotate } from './errors.js';
+import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
 import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
@@ -67,101 +68,39 @@ class PoolCall {
   }
 
   private runQuery(entry: PoolEntry, cmd: Command): void {
-    const conn = entry.conn;
-    const done = this.attemptDone(entry);
+    const attempt = new Attempt(this, entry);
     cmd.onResult = (err, rows, fields) => {
-      const sent = isOnTheWire(conn, cmd);
-      if (!done.settle()) return; // mysql2 may call back again after a timeout, when the socket dies
-      this.settled(entry, done, err, sent, rows, fields);
+      const sent = isOnTheWire(entry.conn, cmd);
+      // mysql2 may call back again after a timeout, when the socket dies.
+      if (attempt.settle()) attempt.settled(err, sent, rows, fields);
     };
-    cmd.once('end', done.release);
+    cmd.once('end', attempt.release);
     try {
-      connectionQuery.call(conn, cmd);
+      connectionQuery.call(entry.conn, cmd);
     } catch (e) {
-      done.release();
-      if (done.settle()) this.callback(e as Error);
+      attempt.release();
+      if (attempt.settle()) this.callback(e as Error);
     }
   }
 
   private runExecute(entry: PoolEntry): void {
-    const conn = entry.conn;
-    const done = this.attemptDone(entry);
+    const attempt = new Attempt(this, entry);
     let cmd: Command | undefined;
     const onResult: Callback = (err, rows, fields) => {
-      const sent = isOnTheWire(conn, cmd);
-      if (!done.settle()) return;
-      this.settled(entry, done, err, sent, rows, fields);
+      const sent = isOnTheWire(entry.conn, cmd);
+      if (attempt.settle()) attempt.settled(err, sent, rows, fields);
     };
     // mysql2 stores an execute's `timeout` but never enforces it: enforce it here.
     const timeout = (this.sql as { timeout?: number })?.timeout ?? this.pool.opts.queryTimeout;
-    if (timeout > 0) {
-      const timer = this.pool.clock.setTimeout(() => {
-        if (!done.settle()) return;
-        const err = Object.assign(new Error('Query inactivity timeout'), {
-          code: 'PROTOCOL_SEQUENCE_TIMEOUT',
-          errorno: 'PROTOCOL_SEQUENCE_TIMEOUT',
-          syscall: 'execute',
-        });
-        this.settled(entry, done, err, true);
-      }, timeout);
-      const clear = () => this.pool.clock.clearTimeout(timer);
-      done.onRelease = clear;
-    }
+    if (timeout > 0) attempt.enforceTimeout(timeout);
     try {
-      cmd = connectionExecute.call(conn, this.sql, this.values ?? [], onResult) as Command;
-      cmd.once('end', done.release);
+      cmd = connectionExecute.call(entry.conn, this.sql, this.values ?? [], onResult) as Command;
+      cmd.once('end', attempt.release);
     } catch (e) {
       // mysql2 throws synchronously for bad bind parameters (undefined, functions).
-      done.release();
-      if (done.settle()) this.callback(e as Error);
+      attempt.release();
+      if (attempt.settle()) this.callback(e as Error);
     }
-  }
-
-  /** Per-attempt bookkeeping: the result is handled once, the connection given back once. */
-  private attemptDone(entry: PoolEntry) {
-    const pool = this.pool;
-    const state = {
-      settledOnce: false,
-      releasedOnce: false,
-      onRelease: undefined as (() => void) | undefined,
-      settle(): boolean {
-        if (state.settledOnce) return false;
-        state.settledOnce = true;
-        return true;
-      },
-      release(): void {
-        if (state.releasedOnce) return;
-        state.releasedOnce = true;
-        state.onRelease?.();
-        pool.releaseConnection(entry.conn);
-      },
-      destroy(action: ErrorAction): void {
-        if (state.releasedOnce) return;
-        state.releasedOnce = true;
-        state.onRelease?.();
-        pool.finishLoan(entry, action.reason === 'query-timeout' ? 'broken' : 'error');
-      },
-    };
-    return state;
-  }
-
-  private settled(
-    entry: PoolEntry,
-    done: ReturnType<PoolCall['attemptDone']>,
-    err: Error | null,
-    sent: boolean,
-    rows?: unknown,
-    fields?: unknown,
-  ): void {
-    if (!err) {
-      done.release();
-      this.callback(null, rows, fields);
-      return;
-    }
-    const action = classifyWith(err, entry.flavor, this.pool.opts.classifyError);
-    if (action?.destroy) done.destroy(action);
-    else done.release();
-    this.failed(err, entry, sent, action);
   }
 
   /** An attempt failed: retry if the rules allow, else pass mysql2's error on, annotated. */
@@ -202,6 +141,71 @@ class PoolCall {
       outcomeUnknown: decision.outcomeUnknown,
     });
     this.callback(err);
+  }
+}
+
+/** One attempt's bookkeeping: its result is handled once, its connection given back once. */
+class Attempt {
+  private settledOnce = false;
+  private releasedOnce = false;
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly call: PoolCall,
+    private readonly entry: PoolEntry,
+  ) {}
+
+  settle(): boolean {
+    if (this.settledOnce) return false;
+    this.settledOnce = true;
+    return true;
+  }
+
+  /** A listener ('end'), so bound once per attempt. */
+  readonly release = (): void => {
+    if (this.releasedOnce) return;
+    this.releasedOnce = true;
+    this.stopTimer();
+    this.call.pool.releaseConnection(this.entry.conn);
+  };
+
+  private destroy(): void {
+    if (this.releasedOnce) return;
+    this.releasedOnce = true;
+    this.stopTimer();
+    this.call.pool.finishLoan(this.entry, 'error');
+  }
+
+  settled(err: Error | null, sent: boolean, rows?: unknown, fields?: unknown): void {
+    if (!err) {
+      this.release();
+      this.call.callback(null, rows, fields);
+      return;
+    }
+    const action = classifyWith(err, this.entry.flavor, this.call.pool.opts.classifyError);
+    if (action?.destroy) this.destroy();
+    else this.release();
+    this.call.failed(err, this.entry, sent, action);
+  }
+
+  /** For execute, whose `timeout` mysql2 does not enforce: fail like mysql2's query timeout. */
+  enforceTimeout(ms: number): void {
+    this.timer = this.call.pool.clock.setTimeout(() => {
+      this.timer = undefined;
+      if (!this.settle()) return;
+      const err = Object.assign(new Error('Query inactivity timeout'), {
+        code: 'PROTOCOL_SEQUENCE_TIMEOUT',
+        errorno: 'PROTOCOL_SEQUENCE_TIMEOUT',
+        syscall: 'execute',
+      });
+      this.settled(err, true);
+    }, ms);
+  }
+
+  private stopTimer(): void {
+    if (this.timer === undefined) return;
+    this.call.pool.clock.clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 
