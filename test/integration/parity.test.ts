@@ -537,6 +537,27 @@ for (const impl of IMPLS) {
       });
     });
 
+    // ----------------------------------------------------------------------- resetOnRelease
+
+    test('resetOnRelease: session state is gone on the next checkout of the same connection', T, async () => {
+      await withPool(impl, { connectionLimit: 1, resetOnRelease: true }, async ({ pool }) => {
+        const first = await getConnection(pool);
+        const thread = first.threadId;
+        await new Promise<void>((resolve, reject) => first.query('SET @marker = 42', (err) => (err ? reject(err) : resolve())));
+        first.release();
+        const second = await getConnection(pool);
+        try {
+          assert.equal(second.threadId, thread, 'the same physical connection');
+          const rows = await new Promise<Array<{ m: unknown }>>((resolve, reject) =>
+            second.query('SELECT @marker AS m', (err, r) => (err ? reject(err) : resolve(r as Array<{ m: unknown }>))),
+          );
+          assert.equal(rows[0]!.m, null);
+        } finally {
+          second.release();
+        }
+      });
+    });
+
     // ----------------------------------------------------------------------- end()
 
     test('end() with in-flight and queued queries', T, async () => {
