@@ -1,0 +1,916 @@
+/**
+ * README.md's examples, run. Every fenced block of the README must be in TABLE below, which says how it is run or
+ * checked; a block the table does not know (or a table entry whose block is gone) fails the suite, so a new example
+ * cannot go untested.
+ *
+ * ```js blocks are run as real programs: the block verbatim (placeholder comments such as `entities: [/* ... *\/]`
+ * filled in, each edit listed in the table and required to match exactly once), after a preamble that defines the
+ * free variables it uses (`host`, `user`, `password`, `database`, `port`, `username`, `options`, `pool`, `orderId`,
+ * ...) and before a postamble that uses what the example built and ends it. Each program is a .mjs (import style) or
+ * .cjs (require style) file in a temporary directory under .tmp/, so `resilient-mysql-pool` resolves by its own name
+ * through package.json `exports` to the build in dist/ (`npm test` builds it first), and the ORMs to this repo's
+ * devDependencies. It runs in a plain `node` child process against this file's private server, each in its own
+ * database with the tables the example needs, and must exit 0 by itself within 60 s: a pool the example's own
+ * clean-up does not end keeps the process alive and fails the test.
+ *
+ * The examples leave the port at mysql2's default; they get a host name (`mysql.readme-example.invalid`) that
+ * exists nowhere, and a preload in each child connects host:3306 to the private server, like a hosts-file entry.
+ *
+ * ```sh blocks: the commands they name exist (package.json name, scripts, bin, lockfile); `npm run demo` and the
+ * doctor CLI are run. Bare ``` blocks are output samples: the error messages are reproduced with mysql2 and Node,
+ * and the demo table is compared with what `npm run demo` prints.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import mysql from 'mysql2';
+import mysqlPromise from 'mysql2/promise';
+import { FaultProxy } from '../support/proxy.js';
+import {
+  OTEL_API_STUB,
+  REDIRECT_PRELOAD,
+  childEnv,
+  describeRun,
+  edit,
+  fencedBlocks,
+  parsePrometheusText,
+  runChild,
+  type Block,
+  type ChildRun,
+} from '../support/readme.js';
+import { startServer, type TestServer } from '../support/server.js';
+
+const root = join(__dirname, '..', '..');
+const README = readFileSync(join(root, 'README.md'), 'utf8');
+const BLOCKS = fencedBlocks(README);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  name: string;
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+  engines: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+};
+
+/** What the examples' `host` is; with mysql2's default port it reaches the private server through the preload. */
+const EXAMPLE_HOST = 'mysql.readme-example.invalid';
+const DEFAULT_PORT = 3306;
+const CHILD_MS = 60_000;
+const T = { timeout: CHILD_MS + 30_000 };
+/** For entries that run more than one child. */
+const T3 = { timeout: 3 * CHILD_MS + 30_000 };
+const MYSQL2_WARNING = 'Ignoring invalid configuration option';
+
+let server: TestServer;
+let work: string;
+let preload: string;
+let programs = 0;
+
+before(
+  async () => {
+    server = await startServer();
+    mkdirSync(join(root, '.tmp'), { recursive: true });
+    work = mkdtempSync(join(root, '.tmp', 'readme-'));
+    preload = join(work, 'redirect-default-port.mjs');
+    writeFileSync(preload, REDIRECT_PRELOAD);
+    const otel = join(work, 'node_modules', '@opentelemetry', 'api');
+    mkdirSync(otel, { recursive: true });
+    writeFileSync(join(otel, 'package.json'), JSON.stringify({ name: '@opentelemetry/api', version: '0.0.0-readme-stub', main: 'index.js' }));
+    writeFileSync(join(otel, 'index.js'), OTEL_API_STUB);
+  },
+  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
+);
+
+after(async () => {
+  await server?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Databases for the examples
+
+const FIXTURES = {
+  users: ['CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL)', "INSERT INTO users VALUES (42, 'Ada Lovelace')"],
+  payments: [
+    // UNIQUE: a write that ran twice fails loudly instead of leaving two rows.
+    'CREATE TABLE payments (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT NOT NULL, amount DECIMAL(10,2) NOT NULL, UNIQUE KEY (order_id))',
+  ],
+  counters: [
+    'CREATE TABLE counters (id INT PRIMARY KEY, n INT NOT NULL)',
+    'INSERT INTO counters VALUES (1, 0)',
+    'CREATE TABLE function_calls (n INT NOT NULL)',
+    'INSERT INTO function_calls VALUES (0)',
+    'CREATE FUNCTION my_function_that_writes() RETURNS INT MODIFIES SQL DATA BEGIN UPDATE function_calls SET n = n + 1; RETURN 1; END',
+  ],
+} as const;
+
+/** A fresh database with the given fixtures; its name. */
+async function database(fixtures: Array<keyof typeof FIXTURES>): Promise<string> {
+  const name = `readme_${++programs}`;
+  await server.admin(`DROP DATABASE IF EXISTS ${name}`);
+  await server.admin(`CREATE DATABASE ${name}`);
+  const conn = await mysqlPromise.createConnection({ ...server.connectionOptions(), database: name });
+  try {
+    for (const f of fixtures) for (const sql of FIXTURES[f]) await conn.query(sql);
+  } finally {
+    await conn.end();
+  }
+  return name;
+}
+
+async function rowsIn<T>(db: string, sql: string, values: unknown[] = []): Promise<T[]> {
+  const conn = await mysqlPromise.createConnection({ ...server.connectionOptions(), database: db });
+  try {
+    const [rows] = await conn.query(sql, values);
+    return rows as T[];
+  } finally {
+    await conn.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Example programs
+
+const VARIABLES = `const { host, port, user, password, database } = JSON.parse(process.env.README_DB);
+const username = user;
+const options = { host, port, user, password, database };
+/** The options of a pool the preamble creates for an example that uses \`pool\` without creating it. */
+const __poolOptions = process.env.README_POOL ? JSON.parse(process.env.README_POOL) : options;
+const __report = (value) => console.log('@@readme-result ' + JSON.stringify(value));
+`;
+
+/** CommonJS postamble: an async function whose failure sets a non-zero exit status. */
+const cjsAsync = (body: string): string =>
+  `(async () => {\n${body}\n})().catch((err) => {\n  console.error(err);\n  process.exitCode = 1;\n});\n`;
+
+interface Program {
+  kind: 'esm' | 'cjs';
+  /** Preamble after the free variables (imports, a pool, helpers). */
+  pre?: string;
+  /** Edits to the README block: each `from` must occur exactly once. */
+  edits?: ReadonlyArray<readonly [string, string]>;
+  /** Wrap the block in `async function __example() { ... }` (for fragments that `throw`). */
+  wrap?: boolean;
+  post: string;
+}
+
+interface Run {
+  run: ChildRun;
+  results: unknown[];
+  db: string;
+}
+
+/** Writes the block as a program, runs it in `node` against a fresh database, and asserts a clean exit. */
+async function runExample(
+  block: Block,
+  program: Program,
+  opts: {
+    fixtures?: Array<keyof typeof FIXTURES>;
+    env?: Record<string, string>;
+    pool?: Record<string, unknown>;
+    onResult?: (child: ChildProcess, result: unknown, db: string) => void;
+    /** Called once the child is running (for faults injected from here); awaited before the exit is checked. */
+    during?: (db: string) => Promise<void>;
+  } = {},
+): Promise<Run> {
+  const db = await database(opts.fixtures ?? []);
+  const code = edit(block.code, program.edits ?? []);
+  const text = [
+    `// Generated by test/integration/readme.test.ts from the README.md block at line ${block.line}.`,
+    VARIABLES,
+    program.pre ?? '',
+    `// ---- README.md, line ${block.line} ----`,
+    program.wrap ? `async function __example() {\n${code}\n}` : code,
+    '// ---- end of the README block ----',
+    program.post,
+  ].join('\n');
+  const file = join(work, `example-${programs}-line${block.line}.${program.kind === 'esm' ? 'mjs' : 'cjs'}`);
+  writeFileSync(file, text);
+  const env = childEnv({
+    README_DB: JSON.stringify({ host: EXAMPLE_HOST, port: DEFAULT_PORT, user: server.user, password: server.password, database: db }),
+    README_REDIRECT: JSON.stringify({ from: { host: EXAMPLE_HOST, port: DEFAULT_PORT }, to: { host: server.host, port: server.port } }),
+    ...(opts.pool ? { README_POOL: JSON.stringify({ user: server.user, password: server.password, database: db, ...opts.pool }) } : {}),
+    ...opts.env,
+  });
+  const running = runChild(process.execPath, ['--import', pathToFileURL(preload).href, file], {
+    cwd: work,
+    env,
+    timeoutMs: CHILD_MS,
+    ...(opts.onResult ? { onResult: (child: ChildProcess, result: unknown) => opts.onResult!(child, result, db) } : {}),
+  });
+  let faultError: unknown;
+  if (opts.during) await opts.during(db).catch((err: unknown) => (faultError = err));
+  const run = await running;
+  const shown = `${relative(root, file)}: ${describeRun(run)}`;
+  if (faultError) throw new Error(`injecting the fault failed: ${String(faultError)}\n${shown}`, { cause: faultError });
+  assert.equal(run.timedOut, false, `did not exit by itself within ${CHILD_MS} ms (a pool or server left open?)\n${shown}`);
+  assert.equal(run.status, 0, shown);
+  assert.ok(!run.stderr.includes(MYSQL2_WARNING), `mysql2 warned about an option it was given\n${shown}`);
+  return { run, results: run.results, db };
+}
+
+/** The single result a program reported. */
+function only(r: Run): unknown {
+  assert.equal(r.results.length, 1, `expected one result, got ${JSON.stringify(r.results)}\n${describeRun(r.run)}`);
+  return r.results[0];
+}
+
+const ADA = [{ id: 42, name: 'Ada Lovelace' }];
+
+// ---------------------------------------------------------------------------------------------------------------
+// `npm run demo`, shared by the ```sh block that runs it and the output sample it prints
+
+let demoRun: Promise<ChildRun> | undefined;
+function demo(): Promise<ChildRun> {
+  demoRun ??= runChild('npm', ['run', 'demo'], { cwd: root, env: childEnv(), timeoutMs: CHILD_MS });
+  return demoRun;
+}
+
+/** The table lines (header, optional rule, rows) of a demo-style table. */
+function tableOf(text: string): { header: string[]; rule: boolean; rows: string[][] } {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => /^scenario\s+\|/.test(l));
+  assert.ok(at >= 0, `no table header in:\n${text}`);
+  const cells = (l: string) => l.split(' | ').map((c) => c.trim());
+  const rule = /^-+(-\+-+)+$/.test(lines[at + 1] ?? '');
+  const rows: string[][] = [];
+  for (const l of lines.slice(at + (rule ? 2 : 1))) {
+    if (!l.includes(' | ')) break;
+    rows.push(cells(l));
+  }
+  return { header: cells(lines[at]!), rule, rows };
+}
+
+/** `6/6 ok (3 retried, slowest 0.5 s)` → status `6/6 ok`, details `['3 retried', 'slowest # s']`. */
+function cellParts(cell: string): { status: string; details: string[] } {
+  const m = /^(\d+\/\d+ (?:ok|failed))(?::? ?)(.*)$/.exec(cell);
+  assert.ok(m, `cell ${JSON.stringify(cell)} does not start with "N/M ok" or "N/M failed"`);
+  const rest = m[2]!.replace(/^\((.*)\)$/, '$1').replace(/\s*\.\.\.$/, '');
+  const details = rest
+    .split(/, /)
+    .map((d) => d.trim().replace(/\d+(\.\d+)? s\b/g, '# s'))
+    .filter(Boolean);
+  return { status: m[1]!, details };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The table: every fenced block of README.md, keyed by its language and first line, and how it is checked
+
+interface Entry {
+  lang: string;
+  first: string;
+  how: string;
+  check: (block: Block) => Promise<void>;
+  /** Runs several children. */
+  long?: boolean;
+}
+
+const TABLE: Entry[] = [
+  {
+    lang: '',
+    first: 'Error: Connection lost: The server closed the connection.            (PROTOCOL_CONNECTION_LOST)',
+    how: 'output sample: each message (and code) is reproduced with mysql2 against the server, or with Node sockets',
+    check: async (block) => {
+      const lines = block.code.split('\n').filter((l) => l.trim());
+      const quoted = lines.map((l) => {
+        const m = /^Error: (.*?)(?:\s{2,}\(([A-Z_]+)\))?$/.exec(l.trimEnd());
+        assert.ok(m, `unexpected line in the error sample: ${l}`);
+        return { message: m[1]!, code: m[2] };
+      });
+      const seen = await reproduceErrors();
+      for (const q of quoted) {
+        const real = seen.find((e) => e.message === q.message);
+        assert.ok(real, `README quotes ${JSON.stringify(q.message)}, but the errors reproduced were ${JSON.stringify(seen)}`);
+        assert.equal(real.text, `Error: ${q.message}`);
+        if (q.code) assert.equal(real.code, q.code, `code of ${JSON.stringify(q.message)}`);
+      }
+    },
+  },
+  {
+    lang: 'sh',
+    first: 'npm install resilient-mysql-pool mysql2',
+    how: 'the package is named resilient-mysql-pool and takes mysql2 (3.14+, 3.x) as its peer; Node 18+',
+    check: async (block) => {
+      assert.equal(block.code.trim(), `npm install ${pkg.name} mysql2`);
+      assert.equal(pkg.name, 'resilient-mysql-pool');
+      assert.equal(pkg.peerDependencies.mysql2, '>=3.14.0 <4', 'the sentence under the block says mysql2 3.14 or later (3.x)');
+      assert.equal(pkg.engines.node, '>=18', 'the sentence under the block says Node 18 or later');
+    },
+  },
+  {
+    lang: 'js',
+    first: "// const pool = require('mysql2').createPool({ host, user, password, database });",
+    how: 'CommonJS program; the callback body `/* ... */` reports (err, rows); then pool.end(cb)',
+    check: async (block) => {
+      const r = await runExample(
+        block,
+        {
+          kind: 'cjs',
+          pre: 'let __called;\nconst __done = new Promise((resolve) => (__called = resolve));\n',
+          edits: [['(err, rows) => { /* ... */ }', '(err, rows) => { __called({ err, rows }); }']],
+          post: cjsAsync(`  const { err, rows } = await __done;
+  if (err) throw err;
+  __report({ rows, resilient: pool instanceof require('resilient-mysql-pool').ResilientPool, mysql2: pool instanceof require('mysql2').Pool });
+  await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
+        },
+        { fixtures: ['users'] },
+      );
+      assert.deepEqual(only(r), { rows: ADA, resilient: true, mysql2: true });
+    },
+  },
+  {
+    lang: 'js',
+    first: "// import mysql from 'mysql2/promise'; const pool = mysql.createPool(options);",
+    how: 'ES module with top-level await, `options` from the server; then pool.end()',
+    check: async (block) => {
+      const r = await runExample(block, { kind: 'esm', post: '__report({ rows });\nawait pool.end();\n' }, { fixtures: ['users'] });
+      assert.deepEqual(only(r), { rows: ADA });
+    },
+  },
+  {
+    lang: 'sh',
+    first: 'npm ci && npm run demo',
+    how: 'package-lock.json matches package.json (npm ci); `npm run demo` is run and exits 0',
+    check: async (block) => {
+      assert.equal(block.code.trim(), 'npm ci && npm run demo');
+      checkLockfile();
+      assert.ok(pkg.scripts.demo, 'package.json has no demo script');
+      const r = await demo();
+      assert.equal(r.status, 0, describeRun(r));
+      tableOf(r.stdout);
+    },
+  },
+  {
+    lang: '',
+    first: 'scenario                        | what the app saw with mysql2                  | what the app saw with resilient-mysql-pool',
+    how:
+      'output sample: compared with the table `npm run demo` prints (same header, layout, scenarios and outcomes; ' +
+      "each detail the README shows is in the demo's cell)",
+    check: async (block) => {
+      const r = await demo();
+      assert.equal(r.status, 0, describeRun(r));
+      const real = tableOf(r.stdout);
+      const shown = tableOf(block.code);
+      const context = `README:\n${block.code}\n\nnpm run demo:\n${r.stdout}`;
+      assert.deepEqual(shown.header, real.header, `header differs\n${context}`);
+      const ruleNote = `the demo's table ${real.rule ? 'has' : 'has no'} a rule line under the header; the README's ${shown.rule ? 'has' : 'has not'}`;
+      assert.equal(shown.rule, real.rule, `${ruleNote}\n${context}`);
+      assert.deepEqual(shown.rows.map((c) => c[0]), real.rows.map((c) => c[0]), `scenarios differ\n${context}`);
+      shown.rows.forEach((row, i) => {
+        assert.equal(row.length, 3, `README row ${i + 1} has ${row.length} cells`);
+        for (const col of [1, 2]) {
+          const readme = cellParts(row[col]!);
+          const demoCell = cellParts(real.rows[i]![col]!);
+          const where = `${row[0]}, column ${col + 1}`;
+          assert.equal(readme.status, demoCell.status, `${where}: README ${JSON.stringify(row[col])}, demo ${JSON.stringify(real.rows[i]![col])}`);
+          for (const d of readme.details) {
+            const ok = demoCell.details.some((x) => x === d || x.startsWith(`${d} `));
+            assert.ok(ok, `${where}: README says ${JSON.stringify(d)}, the demo printed ${JSON.stringify(real.rows[i]![col])}`);
+          }
+        }
+      });
+    },
+  },
+  {
+    lang: 'sh',
+    first: 'npx resilient-mysql-pool doctor mysql://user:password@host:3306/db     # add --json for a machine-readable report',
+    how: 'the bin exists (named like the package, for npx); `node dist/cli.js doctor <private server URL>` and with --json',
+    long: true,
+    check: async (block) => {
+      const m = /^npx (\S+) doctor (mysql:\/\/\S+)\s+# add (--json) /.exec(block.code.trim());
+      assert.ok(m, `unexpected doctor command: ${block.code}`);
+      const bin = pkg.bin[m[1]!];
+      assert.ok(bin, `package.json bin has no ${m[1]}`);
+      const cli = join(root, bin);
+      assert.match(readFileSync(cli, 'utf8'), /^#!\/usr\/bin\/env node\n/, `${bin} needs a node shebang to run as a bin`);
+      const plain = await runChild(process.execPath, [cli, 'doctor', server.url], { cwd: root, env: childEnv(), timeoutMs: CHILD_MS });
+      assert.equal(plain.status, 0, describeRun(plain));
+      assert.match(plain.stdout, /wait_timeout/, describeRun(plain));
+      const json = await runChild(process.execPath, [cli, 'doctor', server.url, m[3]!], { cwd: root, env: childEnv(), timeoutMs: CHILD_MS });
+      assert.equal(json.status, 0, describeRun(json));
+      const report = JSON.parse(json.stdout) as { server: { waitTimeout: { session: number } } };
+      assert.equal(typeof report.server.waitTimeout.session, 'number', json.stdout);
+    },
+  },
+  {
+    lang: 'js',
+    first: '// Kysely',
+    how: 'ES module; a Kysely query through the pool, then db.destroy() (which must end the pool: the program must exit)',
+    check: async (block) => {
+      const r = await runExample(
+        block,
+        {
+          kind: 'esm',
+          post: "const found = await db.selectFrom('users').selectAll().where('id', '=', 42).execute();\n__report({ found });\nawait db.destroy();\n",
+        },
+        { fixtures: ['users'] },
+      );
+      assert.deepEqual(only(r), { found: ADA });
+    },
+  },
+  {
+    lang: 'js',
+    first: "// Drizzle (the callback pool from 'resilient-mysql-pool' works too)",
+    how: 'ES module as written (promise pool), then client.end(); again with the callback pool its first line mentions',
+    long: true,
+    check: async (block) => {
+      const pre = "import { sql as __sql } from 'drizzle-orm';\n";
+      const query = 'const [found] = await db.execute(__sql`SELECT id, name FROM users WHERE id = ${42}`);\n__report({ found });\n';
+      const promise = await runExample(block, { kind: 'esm', pre, post: `${query}await client.end();\n` }, { fixtures: ['users'] });
+      assert.deepEqual(only(promise), { found: ADA });
+      const callback = await runExample(
+        block,
+        {
+          kind: 'esm',
+          pre,
+          edits: [["from 'resilient-mysql-pool/promise';", "from 'resilient-mysql-pool';"]],
+          post: `${query}await new Promise((resolve, reject) => client.end((e) => (e ? reject(e) : resolve())));\n`,
+        },
+        { fixtures: ['users'] },
+      );
+      assert.deepEqual(only(callback), { found: ADA });
+    },
+  },
+  {
+    lang: 'js',
+    first: '// Knex 3.3+: hand Knex the pool with `connectionPool` (instead of `connection`)',
+    how: 'ES module; a Knex query, db.destroy() (the pool must still work: Knex does not end it), then pool.end()',
+    check: async (block) => {
+      const r = await runExample(
+        block,
+        {
+          kind: 'esm',
+          post: `const found = await db('users').where({ id: 42 });
+await db.destroy();
+const [[still]] = await pool.query('SELECT 1 AS one');
+await pool.end();
+__report({ found, still });
+`,
+        },
+        { fixtures: ['users'] },
+      );
+      assert.deepEqual(only(r), { found: ADA, still: { one: 1 } });
+    },
+  },
+  {
+    lang: 'js',
+    first: "// TypeORM: give it this library's mysql2 module; TypeORM builds the (resilient) pool itself",
+    how: 'ES module, `entities: []`; initialize() runs in the example; a query, the pool TypeORM built is a ResilientPool with `extra`, then destroy()',
+    check: async (block) => {
+      const r = await runExample(
+        block,
+        {
+          kind: 'esm',
+          pre: "import { ResilientPool as __ResilientPool } from 'resilient-mysql-pool';\n",
+          edits: [['entities: [/* ... */],', 'entities: [],']],
+          post: `const found = await dataSource.query('SELECT id, name FROM users WHERE id = ?', [42]);
+const __pool = dataSource.driver.pool;
+__report({ found, resilient: __pool instanceof __ResilientPool, pingTimeout: __pool.config.resilience.pingTimeout });
+await dataSource.destroy();
+`,
+        },
+        { fixtures: ['users'] },
+      );
+      assert.deepEqual(only(r), { found: ADA, resilient: true, pingTimeout: 500 });
+    },
+  },
+  {
+    lang: 'js',
+    first: 'try {',
+    how:
+      'fragment, wrapped in an async function with a promise `pool`, `orderId`, `amount` in scope; run three times: the INSERT ' +
+      'succeeds; its answer is lost after it committed (the catch finds the row and carries on); the connection closes ' +
+      'on the INSERT before the server gets it (the catch finds nothing and rethrows the outcomeUnknown error)',
+    long: true,
+    check: async (block) => {
+      await checkOutcomeUnknownExample(block);
+    },
+  },
+  {
+    lang: 'js',
+    first: "await pool.query({ sql: 'UPDATE counters SET n = 5 WHERE id = 1', idempotent: true });",
+    how:
+      'fragment, ES module with a promise `pool`, `options` and `createResilientPool` in scope (every pool it creates ' +
+      'is ended); `my_function_that_writes()` exists and counts its calls',
+    check: async (block) => {
+      const r = await runExample(
+        block,
+        {
+          kind: 'esm',
+          pre: `import { createResilientPool as __create } from 'resilient-mysql-pool/promise';
+const __pools = [];
+const createResilientPool = (o) => {
+  const p = __create(o);
+  __pools.push(p);
+  return p;
+};
+const pool = createResilientPool(__poolOptions);
+`,
+          post: `const [[counter]] = await pool.query('SELECT n FROM counters WHERE id = 1');
+const [[calls]] = await pool.query('SELECT n FROM function_calls');
+const assumed = __pools[1] && __pools[1].pool.config.resilience.assumeIdempotent;
+for (const p of __pools) await p.end();
+__report({ counter: counter.n, calls: calls.n, pools: __pools.length, assumed });
+`,
+        },
+        { fixtures: ['counters'], pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
+      );
+      assert.deepEqual(only(r), { counter: 5, calls: 1, pools: 2, assumed: true });
+    },
+  },
+  {
+    lang: 'js',
+    first: "const http = require('node:http');",
+    how:
+      'CommonJS program with a callback `pool` that has run queries and destroyed a connection; listens on a free port ' +
+      'instead of 9464; one scrape over HTTP, parsed as Prometheus text and compared with stats(); server and pool closed',
+    check: async (block) => {
+      const r = await runExample(
+        block,
+        {
+          kind: 'cjs',
+          pre: `${CALLBACK_POOL}${WARM_UP}let __listening;
+const __listeningP = new Promise((resolve) => (__listening = resolve));
+function __onListening() {
+  __listening(this);
+}
+`,
+          edits: [['}).listen(9464);', "}).listen(0, '127.0.0.1', __onListening);"]],
+          post: cjsAsync(`  await __warmUp();
+  const server = await __listeningP;
+  const scrape = await new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: server.address().port, path: '/metrics', agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, contentType: res.headers['content-type'], body }));
+      })
+      .on('error', reject);
+  });
+  __report({ scrape, stats: pool.stats() });
+  await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
+        },
+        { pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
+      );
+      const { scrape, stats } = only(r) as { scrape: { status: number; contentType: string; body: string }; stats: Stats };
+      assert.equal(scrape.status, 200);
+      assert.equal(scrape.contentType, 'text/plain; version=0.0.4');
+      const families = parsePrometheusText(scrape.body);
+      const value = (name: string, labels: Record<string, string> = {}): number | undefined => {
+        const base = name.replace(/_(bucket|sum|count)$/, '');
+        const f = families.get(name) ?? families.get(base);
+        return f?.samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
+      };
+      const type = (name: string) => families.get(name)?.type;
+      for (const k of ['total', 'idle', 'in_use', 'waiting']) assert.equal(type(`mysql_pool_${k}`), 'gauge', `mysql_pool_${k}\n${scrape.body}`);
+      assert.equal(value('mysql_pool_total'), stats.total);
+      assert.equal(value('mysql_pool_in_use'), stats.inUse);
+      assert.equal(type('mysql_pool_acquires_total'), 'counter');
+      assert.equal(value('mysql_pool_acquires_total'), stats.acquires);
+      assert.equal(value('mysql_pool_created_total'), stats.created);
+      assert.equal(value('mysql_pool_destroyed_total', { reason: 'user-destroy' }), 1, scrape.body);
+      assert.equal(type('mysql_pool_acquire_wait_seconds'), 'histogram');
+      assert.equal(value('mysql_pool_acquire_wait_seconds_count'), stats.acquires);
+      assert.ok(stats.acquires >= WARM_UP_ACQUIRES, `acquires: ${stats.acquires}`);
+      assert.equal(value('mysql_pool_acquire_wait_seconds_sum'), stats.acquireWait.sum / 1000);
+      const buckets = families.get('mysql_pool_acquire_wait_seconds')!.samples.filter((s) => s.name.endsWith('_bucket'));
+      assert.equal(buckets.length, stats.acquireWait.histogram.length);
+      assert.match(scrape.body, /^mysql_pool_acquire_wait_seconds_bucket\{le="\+Inf"\} \d+$/m);
+    },
+  },
+  {
+    lang: 'js',
+    first: "const { metrics } = require('@opentelemetry/api');",
+    how:
+      'CommonJS program with a callback `pool` (one connection held) and a stub @opentelemetry/api that records the ' +
+      'instruments and runs the batch callback once, as a collection would; observations compared with stats()',
+    check: async (block) => {
+      const r = await runExample(
+        block,
+        {
+          kind: 'cjs',
+          pre: `${CALLBACK_POOL}${WARM_UP}`,
+          post: cjsAsync(`  await __warmUp();
+  const held = await new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
+  const observations = await globalThis.__readmeOtel.collect();
+  const stats = pool.stats();
+  held.release();
+  const { state } = globalThis.__readmeOtel;
+  __report({
+    observations,
+    stats,
+    problems: state.problems,
+    meters: state.meters.map((m) => m.name),
+    instruments: state.instruments.map(({ kind, name, unit }) => ({ kind, name, unit })),
+    callbacks: state.callbacks.map((c) => c.observables.length),
+  });
+  await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
+        },
+        { pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
+      );
+      const out = only(r) as {
+        observations: Array<{ instrument: string; kind: string; value: number; attributes: Record<string, string> }>;
+        stats: Stats;
+        problems: string[];
+        meters: string[];
+        instruments: Array<{ kind: string; name: string; unit: string }>;
+        callbacks: number[];
+      };
+      assert.deepEqual(out.problems, []);
+      assert.deepEqual(out.meters, ['resilient-mysql-pool']);
+      assert.deepEqual(out.instruments, [
+        { kind: 'ObservableGauge', name: 'db.client.connection.count', unit: '{connection}' },
+        { kind: 'ObservableGauge', name: 'db.client.connection.pending_requests', unit: '{request}' },
+        { kind: 'ObservableCounter', name: 'resilient_mysql_pool.connections.closed', unit: '{connection}' },
+        { kind: 'ObservableCounter', name: 'resilient_mysql_pool.retries', unit: '{retry}' },
+      ]);
+      assert.deepEqual(out.callbacks, [4]);
+      const pool = { 'db.client.connection.pool.name': 'main' };
+      const observed = (instrument: string, attributes: Record<string, string>) =>
+        out.observations.filter((o) => o.instrument === instrument && JSON.stringify(o.attributes) === JSON.stringify(attributes)).map((o) => o.value);
+      assert.deepEqual(observed('db.client.connection.count', { ...pool, 'db.client.connection.state': 'idle' }), [out.stats.idle]);
+      assert.deepEqual(observed('db.client.connection.count', { ...pool, 'db.client.connection.state': 'used' }), [1]);
+      assert.deepEqual(observed('db.client.connection.pending_requests', pool), [0]);
+      assert.deepEqual(observed('resilient_mysql_pool.connections.closed', { ...pool, reason: 'user-destroy' }), [1]);
+      for (const o of out.observations) assert.equal(o.attributes['db.client.connection.pool.name'], 'main');
+    },
+  },
+  {
+    lang: 'sh',
+    first: 'npm ci',
+    how: 'package-lock.json matches package.json (npm ci); `npm test` is a script that builds first (pretest); not run here (it runs this file)',
+    check: async (block) => {
+      assert.deepEqual(block.code.trim().split('\n'), ['npm ci', 'npm test']);
+      checkLockfile();
+      assert.ok(pkg.scripts.test, 'package.json has no test script');
+      assert.match(pkg.scripts.pretest ?? '', /\bnpm run build\b/, 'npm test must build the package first (pretest)');
+      assert.match(pkg.scripts.test, /test\/integration\/\*\.test\.ts/);
+    },
+  },
+];
+
+interface Stats {
+  total: number;
+  idle: number;
+  inUse: number;
+  waiting: number;
+  created: number;
+  acquires: number;
+  errorsSurfaced: number;
+  destroyed: Record<string, number>;
+  acquireWait: { sum: number; histogram: Array<{ le: number | null; count: number }> };
+}
+
+/** A callback pool for the metrics examples, which use `pool` without creating it. */
+const CALLBACK_POOL = `const { createResilientPool: __createPool } = require('resilient-mysql-pool');
+const pool = __createPool(__poolOptions);
+`;
+
+const WARM_UP_ACQUIRES = 10;
+/** Work for the metrics examples to show: queries, some concurrent (a second connection), one connection destroyed. */
+const WARM_UP = `const __q = (sql) => new Promise((resolve, reject) => pool.query(sql, (e, rows) => (e ? reject(e) : resolve(rows))));
+async function __warmUp() {
+  for (let i = 0; i < 5; i++) await __q('SELECT ' + i);
+  await Promise.all([__q('SELECT SLEEP(0.05)'), __q('SELECT SLEEP(0.05)'), __q('SELECT 1'), __q('SELECT 2')]);
+  await new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : (c.destroy(), resolve()))));
+}
+`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The outcomeUnknown example, with and without a failure
+
+const OUTCOME_POST = `if (process.env.README_HANDSHAKE) {
+  // Prepare the INSERT on the pool's one connection, then wait until the test has armed its fault.
+  const c = await pool.getConnection();
+  await c.prepare('INSERT INTO payments (order_id, amount) VALUES (?, ?)');
+  c.release();
+  __report({ ready: true });
+  await new Promise((resolve) => process.once('message', resolve));
+  process.disconnect();
+}
+let __outcome;
+try {
+  await __example();
+  __outcome = { completed: true };
+} catch (err) {
+  __outcome = { threw: { code: err.code, outcomeUnknown: err.outcomeUnknown } };
+}
+__report({ ...__outcome, errorsSurfaced: pool.stats().errorsSurfaced });
+await pool.end();
+`;
+
+const OUTCOME_PRE = `import { createResilientPool as __createPromisePool } from 'resilient-mysql-pool/promise';
+const pool = __createPromisePool(__poolOptions);
+const { orderId, amount } = JSON.parse(process.env.README_ORDER);
+`;
+
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function checkOutcomeUnknownExample(block: Block): Promise<void> {
+  const program: Program = { kind: 'esm', pre: OUTCOME_PRE, wrap: true, post: OUTCOME_POST };
+  const payments = (db: string, orderId: number) =>
+    rowsIn<{ order_id: number; amount: string }>(db, 'SELECT order_id, amount FROM payments WHERE order_id = ?', [orderId]);
+
+  // 1. The INSERT succeeds.
+  {
+    const r = await runExample(block, program, {
+      fixtures: ['payments'],
+      pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT },
+      env: { README_ORDER: JSON.stringify({ orderId: 1001, amount: 19.99 }) },
+    });
+    assert.deepEqual(only(r), { completed: true, errorsSurfaced: 0 });
+    assert.deepEqual(await payments(r.db, 1001), [{ order_id: 1001, amount: '19.99' }]);
+  }
+
+  // 2. The INSERT commits but its answer never arrives: the connection is reset after the commit. The catch must
+  //    find the row and carry on (no throw, no second INSERT: order_id is UNIQUE).
+  {
+    const proxy = await FaultProxy.start({ host: server.host, port: server.port });
+    const blocker = await mysqlPromise.createConnection({ ...server.connectionOptions() });
+    try {
+      const r = await runExample(block, program, {
+        fixtures: ['payments'],
+        pool: { host: proxy.host, port: proxy.port },
+        env: { README_ORDER: JSON.stringify({ orderId: 1002, amount: 5 }) },
+        during: async (db) => {
+          // Hold the unique key the example's INSERT needs, so it waits on the server, sent and not yet run.
+          await blocker.query(`USE ${db}`);
+          await blocker.beginTransaction();
+          await blocker.query('INSERT INTO payments (order_id, amount) VALUES (1002, 0)');
+          await until(
+            async () =>
+              (await rowsIn(db, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> ? AND INFO LIKE 'INSERT INTO payments%'", [
+                db,
+                blocker.threadId,
+              ])).length > 0,
+            CHILD_MS / 2,
+            "the example's INSERT on the server",
+          );
+          proxy.blackholeExisting(); // its answer will go nowhere
+          await blocker.rollback(); // the INSERT runs and commits
+          await until(async () => (await payments(db, 1002)).length === 1, 10_000, 'the INSERT to commit');
+          proxy.resetExisting(); // and the client learns only that its connection died
+        },
+      });
+      assert.deepEqual(only(r), { completed: true, errorsSurfaced: 1 });
+      assert.deepEqual(await payments(r.db, 1002), [{ order_id: 1002, amount: '5.00' }]);
+    } finally {
+      await blocker.end().catch(() => blocker.destroy());
+      await proxy.close();
+    }
+  }
+
+  // 3. The connection closes on the INSERT's write, which never reaches the server: the outcome is unknown to the
+  //    client, the catch finds no row and rethrows the error.
+  {
+    const proxy = await FaultProxy.start({ host: server.host, port: server.port });
+    try {
+      const r = await runExample(block, program, {
+        fixtures: ['payments'],
+        // No checkout ping between the handshake and the INSERT: the INSERT is the connection's next write.
+        pool: { host: proxy.host, port: proxy.port, pingSkipWindow: 60_000 },
+        env: { README_ORDER: JSON.stringify({ orderId: 1003, amount: 7.5 }), README_HANDSHAKE: '1' },
+        onResult: (child, result) => {
+          if (!(result as { ready?: boolean }).ready) return;
+          proxy.closeExistingOnNextWrite();
+          child.send('go');
+        },
+      });
+      assert.equal(r.results.length, 2, JSON.stringify(r.results));
+      const outcome = r.results[1] as { threw?: { code: string; outcomeUnknown: boolean }; errorsSurfaced: number };
+      assert.ok(outcome.threw, `the example should rethrow: ${JSON.stringify(outcome)}`);
+      assert.equal(outcome.threw.outcomeUnknown, true, JSON.stringify(outcome));
+      assert.equal(outcome.errorsSurfaced, 1);
+      assert.deepEqual(await payments(r.db, 1003), []);
+    } finally {
+      await proxy.close();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Error sample and lockfile
+
+/** The errors the README's opening sample quotes, produced for real: message, code and `String(err)`. */
+async function reproduceErrors(): Promise<Array<{ message: string; code: string | undefined; text: string }>> {
+  const seen: Array<{ message: string; code: string | undefined; text: string }> = [];
+  const note = (err: NodeJS.ErrnoException) => seen.push({ message: err.message, code: err.code, text: String(err) });
+
+  // mysql2: the server kills an idle connection; then a query on the dead connection.
+  const conn = mysql.createConnection(server.connectionOptions());
+  try {
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+    const lost = new Promise<NodeJS.ErrnoException>((resolve) => conn.on('error', resolve));
+    await server.admin(`KILL ${conn.threadId}`);
+    note(await bounded(lost, 10_000, 'the error event of a killed connection'));
+    note(await new Promise<NodeJS.ErrnoException>((resolve) => conn.query('SELECT 1', (err) => resolve(err as NodeJS.ErrnoException))));
+  } finally {
+    conn.destroy();
+  }
+
+  // Node: writing to a socket the other side has ended.
+  const listener = net.createServer((s) => s.end());
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  try {
+    const socket = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('end', resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    note(await new Promise<NodeJS.ErrnoException>((resolve) => socket.write('x', (err) => resolve(err as NodeJS.ErrnoException))));
+    socket.destroy();
+  } finally {
+    await new Promise((resolve) => listener.close(resolve));
+  }
+  return seen;
+}
+
+function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** What `npm ci` requires: a lockfile whose root entry has package.json's dependencies, exactly. */
+function checkLockfile(): void {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    lockfileVersion: number;
+    packages: Record<string, { name?: string; version?: string; dependencies?: object; devDependencies?: object; peerDependencies?: object }>;
+  };
+  const self = lock.packages[''];
+  assert.ok(self, 'package-lock.json has no root package entry');
+  assert.ok(lock.lockfileVersion >= 2);
+  assert.equal(lock.name, pkg.name);
+  assert.deepEqual(self.dependencies ?? {}, pkg.dependencies ?? {}, 'package-lock.json is out of date (dependencies): npm ci would fail');
+  assert.deepEqual(self.devDependencies ?? {}, pkg.devDependencies ?? {}, 'package-lock.json is out of date (devDependencies): npm ci would fail');
+  assert.deepEqual(self.peerDependencies ?? {}, pkg.peerDependencies ?? {}, 'package-lock.json is out of date (peerDependencies)');
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) {
+    assert.ok(lock.packages[`node_modules/${dep}`], `package-lock.json has no node_modules/${dep}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tests
+
+const key = (lang: string, first: string) => `${lang || '(bare)'}: ${first}`;
+
+describe('README.md examples', () => {
+  test('every fenced block is in the table, and every table entry is a block', () => {
+    const keys = BLOCKS.map((b) => key(b.lang, b.first));
+    assert.equal(new Set(keys).size, keys.length, `two blocks share a first line: ${keys.join('\n')}`);
+    const known = new Set(TABLE.map((e) => key(e.lang, e.first)));
+    const unknown = BLOCKS.filter((b) => !known.has(key(b.lang, b.first)));
+    assert.deepEqual(
+      unknown.map((b) => `README.md line ${b.line}: ${key(b.lang, b.first)}`),
+      [],
+      'README blocks that no test runs: add each to TABLE in test/integration/readme.test.ts',
+    );
+    const stale = TABLE.filter((e) => !keys.includes(key(e.lang, e.first)));
+    assert.deepEqual(stale.map((e) => key(e.lang, e.first)), [], 'TABLE entries with no README block (changed or removed?)');
+    for (const b of BLOCKS) assert.ok(['js', 'sh', ''].includes(b.lang), `README.md line ${b.line}: no runner for \`\`\`${b.lang} blocks`);
+  });
+
+  test("the examples' package names resolve to the build in dist/", T, async () => {
+    const file = join(work, 'resolve.mjs');
+    writeFileSync(
+      file,
+      `import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const names = ['resilient-mysql-pool', 'resilient-mysql-pool/promise', 'resilient-mysql-pool/mysql2'];
+console.log('@@readme-result ' + JSON.stringify(names.map((n) => [import.meta.resolve(n), require.resolve(n)])));
+`,
+    );
+    const r = await runChild(process.execPath, [file], { cwd: work, env: childEnv(), timeoutMs: CHILD_MS });
+    assert.equal(r.status, 0, describeRun(r));
+    const dist = pathToFileURL(join(root, 'dist')).href;
+    for (const [esm, cjs] of r.results[0] as Array<[string, string]>) {
+      assert.ok(esm.startsWith(`${dist}/esm/`), esm);
+      assert.ok(cjs.startsWith(join(root, 'dist') + '/') && !cjs.includes('/esm/'), cjs);
+    }
+  });
+
+  for (const entry of TABLE) {
+    const block = BLOCKS.find((b) => key(b.lang, b.first) === key(entry.lang, entry.first));
+    const where = block ? `line ${block.line}` : 'missing';
+    test(`${where} (\`\`\`${entry.lang}) ${entry.first.slice(0, 60)}: ${entry.how}`, entry.long ? T3 : T, async () => {
+      assert.ok(block, `no README block starts with ${JSON.stringify(entry.first)}`);
+      await entry.check(block);
+    });
+  }
+});
