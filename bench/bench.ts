@@ -3,7 +3,9 @@
  * against one private server (or MYSQL_URL), interleaved A B B A each round so
  * drift and noise hit both pools alike. Prints medians and the per-round ratio
  * spread. Throughput ratio > 1 means resilient is faster; CPU ratio < 1 means it
- * spends less client CPU per query (the steadier figure on a small, shared box).
+ * spends less client CPU per query. User CPU is the steadier figure on a small
+ * box shared with the server: the kernel's share of a loopback round trip swings
+ * by 2x between identical runs.
  *
  * Environment: BENCH_ROUNDS (default 5), BENCH_MS per measurement (default 400),
  * BENCH_CONCURRENCY (default "1,16,64"), MYSQL_URL (use an external server).
@@ -29,7 +31,10 @@ interface Sample {
   qps: number;
   p50: number;
   p99: number;
+  /** Client CPU per query, user + system. */
   cpuUs: number;
+  /** User-space CPU per query: the JavaScript of pool and driver, steadier than the kernel's share. */
+  userUs: number;
 }
 
 /** Runs `concurrency` loops of `op` for `ms`; every loop is bounded by the clock. */
@@ -60,7 +65,13 @@ async function measure(op: Runner, concurrency: number, ms: number): Promise<Sam
   const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { qps: (latencies.length / elapsed) * 1000, p50: q(0.5), p99: q(0.99), cpuUs: (cpu.user + cpu.system) / latencies.length };
+  return {
+    qps: (latencies.length / elapsed) * 1000,
+    p50: q(0.5),
+    p99: q(0.99),
+    cpuUs: (cpu.user + cpu.system) / latencies.length,
+    userUs: cpu.user / latencies.length,
+  };
 }
 
 const median = (xs: number[]) => {
@@ -75,6 +86,7 @@ async function compare(a: Runner, b: Runner, concurrency: number) {
   const B: Sample[] = [];
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
+  const userRatios: number[] = [];
   await measure(a, concurrency, MS / 2); // warm both (JIT, statement caches, connections)
   await measure(b, concurrency, MS / 2);
   for (let r = 0; r < ROUNDS; r++) {
@@ -86,15 +98,17 @@ async function compare(a: Runner, b: Runner, concurrency: number) {
     B.push(b1, b2);
     ratios.push((b1.qps + b2.qps) / (a1.qps + a2.qps));
     cpuRatios.push((b1.cpuUs + b2.cpuUs) / (a1.cpuUs + a2.cpuUs));
+    userRatios.push((b1.userUs + b2.userUs) / (a1.userUs + a2.userUs));
   }
   const pick = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => x[k]));
   return {
-    a: { qps: pick(A, 'qps'), p50: pick(A, 'p50'), p99: pick(A, 'p99'), cpuUs: pick(A, 'cpuUs') },
-    b: { qps: pick(B, 'qps'), p50: pick(B, 'p50'), p99: pick(B, 'p99'), cpuUs: pick(B, 'cpuUs') },
+    a: { qps: pick(A, 'qps'), p50: pick(A, 'p50'), p99: pick(A, 'p99'), cpuUs: pick(A, 'cpuUs'), userUs: pick(A, 'userUs') },
+    b: { qps: pick(B, 'qps'), p50: pick(B, 'p50'), p99: pick(B, 'p99'), cpuUs: pick(B, 'cpuUs'), userUs: pick(B, 'userUs') },
     ratio: median(ratios),
     ratioMin: Math.min(...ratios),
     ratioMax: Math.max(...ratios),
     cpuRatio: median(cpuRatios),
+    userRatio: median(userRatios),
   };
 }
 
@@ -127,8 +141,9 @@ async function main(): Promise<void> {
   const base = mysql2.createPool(options);
   const ours = createResilientPool(options);
   const rows: string[] = [];
-  const header = '| workload | conc | mysql2 q/s | resilient q/s | ratio (median, min-max) | p50 ms m2 / res | p99 ms m2 / res | CPU µs/q m2 / res |';
-  rows.push(header, '|---|---|---|---|---|---|---|---|');
+  const header =
+    '| workload | conc | mysql2 q/s | resilient q/s | ratio (median, min-max) | p50 ms m2 / res | p99 ms m2 / res | user CPU µs/q m2 / res (ratio) | all CPU µs/q m2 / res (ratio) |';
+  rows.push(header, '|---|---|---|---|---|---|---|---|---|');
   const sets = [
     [callbackOps(base), callbackOps(ours)],
     [promiseOps(base), promiseOps(ours)],
@@ -143,7 +158,8 @@ async function main(): Promise<void> {
         process.stderr.write(`  [${done}/${total}] ${name} c=${c}: ratio ${fmt(r.ratio, 3)}\n`);
         rows.push(
           `| ${name} | ${c} | ${fmt(r.a.qps)} | ${fmt(r.b.qps)} | **${fmt(r.ratio, 2)}** (${fmt(r.ratioMin, 2)}-${fmt(r.ratioMax, 2)}) | ` +
-            `${fmt(r.a.p50, 3)} / ${fmt(r.b.p50, 3)} | ${fmt(r.a.p99, 3)} / ${fmt(r.b.p99, 3)} | ${fmt(r.a.cpuUs, 1)} / ${fmt(r.b.cpuUs, 1)} (${fmt(r.cpuRatio, 2)}) |`,
+            `${fmt(r.a.p50, 3)} / ${fmt(r.b.p50, 3)} | ${fmt(r.a.p99, 3)} / ${fmt(r.b.p99, 3)} | ` +
+            `${fmt(r.a.userUs, 1)} / ${fmt(r.b.userUs, 1)} (${fmt(r.userRatio, 2)}) | ${fmt(r.a.cpuUs, 1)} / ${fmt(r.b.cpuUs, 1)} (${fmt(r.cpuRatio, 2)}) |`,
         );
       }
     }
