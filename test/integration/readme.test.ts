@@ -294,11 +294,11 @@ const TABLE: Entry[] = [
   {
     lang: 'sh',
     first: 'npm install resilient-mysql-pool mysql2',
-    how: 'the package is named resilient-mysql-pool and takes mysql2 (3.14+, 3.x) as its peer; Node 18+',
+    how: 'the package is named resilient-mysql-pool and takes mysql2 (3.24+, 3.x) as its peer; Node 18+',
     check: async (block) => {
       assert.equal(block.code.trim(), `npm install ${pkg.name} mysql2`);
       assert.equal(pkg.name, 'resilient-mysql-pool');
-      assert.equal(pkg.peerDependencies.mysql2, '>=3.14.0 <4', 'the sentence under the block says mysql2 3.14 or later (3.x)');
+      assert.equal(pkg.peerDependencies.mysql2, '>=3.24.0 <4', 'the sentence under the block says mysql2 3.24 or later (3.x)');
       assert.equal(pkg.engines.node, '>=18', 'the sentence under the block says Node 18 or later');
     },
   },

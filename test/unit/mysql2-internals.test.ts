@@ -83,10 +83,10 @@ function satisfies(version: string, range: string): boolean {
 
 describe('mysql2 version', () => {
   test('the range parser itself', () => {
-    assert.equal(satisfies('3.14.0', '>=3.14.0 <4'), true);
-    assert.equal(satisfies('3.99.9', '>=3.14.0 <4'), true);
-    assert.equal(satisfies('3.13.9', '>=3.14.0 <4'), false);
-    assert.equal(satisfies('4.0.0', '>=3.14.0 <4'), false);
+    assert.equal(satisfies('3.24.0', '>=3.24.0 <4'), true);
+    assert.equal(satisfies('3.99.9', '>=3.24.0 <4'), true);
+    assert.equal(satisfies('3.23.9', '>=3.24.0 <4'), false);
+    assert.equal(satisfies('4.0.0', '>=3.24.0 <4'), false);
   });
 
   test('the installed mysql2 satisfies peerDependencies', () => {
