@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { ConnectionConfig, PoolConnection, PoolOptions } from 'mysql2';
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import * as genericPool from 'generic-pool';
@@ -856,6 +855,3 @@ function track(conn: PoolConnection, args: unknown[]): void {
     return cb.call(this, err, ...rest);
   };
 }
-
-// Keep EventEmitter's type visible to consumers of the declaration file.
-export type { EventEmitter };
