@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import type { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import type net from 'node:net';
 import type { TestServer } from './server.js';
 
@@ -205,35 +204,7 @@ export function summarize(outcomes: readonly Outcome[]): { ok: number; errors: s
   };
 }
 
-/**
- * `server.pause()` sends SIGSTOP and returns, but the kernel stops the server's threads a few milliseconds later
- * (measured up to ~3 ms here), so a query sent at once can still be answered. This pauses, then waits (bounded) until
- * every thread of the server process is stopped, read from /proc. Where /proc or the pid file cannot be read it only
- * pauses.
- */
-export async function pauseConfirmed(server: TestServer, ms = 2_000): Promise<void> {
-  let pid: number | undefined;
-  try {
-    const [row] = await server.admin<Array<{ f: string }>>('SELECT @@pid_file AS f');
-    pid = Number(fs.readFileSync(row!.f, 'utf8').trim());
-  } catch {
-    pid = undefined;
-  }
+/** Pauses the server; `server.pause()` itself waits (bounded) until every server thread has stopped. */
+export async function pauseConfirmed(server: TestServer): Promise<void> {
   server.pause();
-  if (!pid || !Number.isInteger(pid)) return;
-  const states = (): string[] | undefined => {
-    try {
-      return fs
-        .readdirSync(`/proc/${pid}/task`)
-        .map((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ').at(-1)![0]!);
-    } catch {
-      return undefined;
-    }
-  };
-  if (!states()) return;
-  const deadline = Date.now() + ms;
-  while (!states()!.every((s) => s === 'T' || s === 't')) {
-    if (Date.now() > deadline) throw new Error(`server threads not all stopped ${ms} ms after SIGSTOP`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }

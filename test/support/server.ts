@@ -450,6 +450,25 @@ class PrivateServer implements TestServer {
     if (!this.running) throw new Error('pause(): server is not running');
     this.child!.kill('SIGSTOP');
     this.paused = true;
+    // SIGSTOP is delivered asynchronously: until every thread has stopped, a query sent at once may still be
+    // answered. Wait (bounded, synchronously, 1 ms between looks) until /proc shows them all stopped.
+    const pid = this.child!.pid;
+    if (pid === undefined) return;
+    const states = (): string[] | undefined => {
+      try {
+        return fs
+          .readdirSync(`/proc/${pid}/task`)
+          .map((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ').at(-1)![0]!);
+      } catch {
+        return undefined; // no /proc here: SIGSTOP alone
+      }
+    };
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + 2_000;
+    for (let now = states(); now && !now.every((st) => st === 'T' || st === 't'); now = states()) {
+      if (Date.now() > deadline) throw new Error('pause(): server threads not all stopped 2 s after SIGSTOP');
+      Atomics.wait(tick, 0, 0, 1);
+    }
   }
 
   resume(): void {
