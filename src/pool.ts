@@ -759,13 +759,13 @@ export class ResilientPool extends PoolClass {
     for (const e of [...this.entries]) if (!checkedOut(e)) this.closeEntry(e, 'pool-end');
     const busy = () => [...this.entries].filter(checkedOut);
     if (busy().length > 0 && this.opts.endTimeout > 0) {
-      await waitUntil(this.clock, this.opts.endTimeout, () => busy().length === 0, Promise.all(busy().map((e) => e.closed)));
+      await waitAtMost(this.clock, this.opts.endTimeout, Promise.all(busy().map((e) => e.closed)));
     }
     for (const e of [...this.entries]) this.closeEntry(e, 'pool-end');
     this._closed = true;
-    await waitUntil(this.clock, this.opts.pingTimeout + 1_000, () => false, Promise.all(this.closingSockets));
+    await waitAtMost(this.clock, this.opts.pingTimeout + 1_000, Promise.all(this.closingSockets));
     // Let generic-pool settle its own requests and stop its eviction timer.
-    await waitUntil(this.clock, 1_000, () => false, this.gp.drain().then(() => this.gp.clear()));
+    await waitAtMost(this.clock, 1_000, this.gp.drain().then(() => this.gp.clear()));
     log.pool('ended: %o', this.snapshot());
   }
 
@@ -809,21 +809,15 @@ ResilientPool.prototype.execute = function execute(this: ResilientPool, ...args:
   return runPoolCommand(this, 'execute', args);
 } as ResilientPool['execute'];
 
-/** Resolves when `done` settles, `check()` is true, or `ms` pass, whichever first. */
-function waitUntil(clock: Clock, ms: number, check: () => boolean, done: Promise<unknown>): Promise<void> {
-  if (check()) return Promise.resolve();
+/** Resolves when `done` settles (either way) or `ms` pass, whichever first. */
+function waitAtMost(clock: Clock, ms: number, done: Promise<unknown>): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = clock.setTimeout(resolve, ms);
-    done.then(
-      () => {
-        clock.clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clock.clearTimeout(timer);
-        resolve();
-      },
-    );
+    const finish = () => {
+      clock.clearTimeout(timer);
+      resolve();
+    };
+    done.then(finish, finish);
   });
 }
 

@@ -7,7 +7,7 @@ import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
 import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
-import { MAX_RETRY_BACKOFF, decideRetry } from './retry.js';
+import { decideRetry } from './retry.js';
 
 type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
 
@@ -255,8 +255,20 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
     pool.acquire(deadline, (err, entry) => {
       if (err) {
         const action = classifyWith(err, 'mysql', pool.opts.classifyError);
-        const wait = pool.connectBackoff(pool.clock.now());
-        if (action?.retryable && attempt < pool.opts.maxAttempts && wait <= MAX_RETRY_BACKOFF && pool.clock.now() + wait < deadline) {
+        const now = pool.clock.now();
+        const wait = pool.connectBackoff(now);
+        // The same rule as pool-level calls with a callback; a failed checkout was never sent.
+        const decision = decideRetry({
+          action,
+          sent: false,
+          attempt,
+          maxAttempts: pool.opts.maxAttempts,
+          timeLeft: deadline - now - wait,
+          backoff: wait,
+          idempotent: undefined,
+          sql: cmd.sql ?? '',
+        });
+        if (decision.retry && action) {
           pool.stats_.retried('not-sent');
           log.retry('query (events) checkout %d failed (%s: %s), retrying', attempt, (err as { code?: unknown }).code, err.message);
           pool.emit('retry', { attempt, error: err, reason: action.reason, kind: 'not-sent', sql: cmd.sql ?? '' });
