@@ -651,7 +651,11 @@ function __onListening() {
       checkLockfile();
       assert.ok(pkg.scripts.test, 'package.json has no test script');
       assert.match(pkg.scripts.pretest ?? '', /\bnpm run build\b/, 'npm test must build the package first (pretest)');
-      assert.match(pkg.scripts.test, /test\/integration\/\*\.test\.ts/);
+      // npm test runs scripts/test.mjs, which must take every file of both test folders.
+      assert.equal(pkg.scripts.test, 'node scripts/test.mjs');
+      const runner = readFileSync(join(root, 'scripts', 'test.mjs'), 'utf8');
+      assert.match(runner, /files\('test\/unit'\)/);
+      assert.match(runner, /files\('test\/integration'\)/);
     },
   },
 ];
