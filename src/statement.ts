@@ -468,3 +468,27 @@ export function isReadOnlyStatement(sql: string): boolean {
   if ((singleQuote || doubleQuote) && !analyse(new Lexer(sql, false, false, true))) return false; // NO_BACKSLASH_ESCAPES
   return true;
 }
+
+/** What the retry contract needs to know about a statement's text (see {@link statementFacts}). */
+export interface StatementFacts {
+  /**
+   * Certainly one plain read with no side effect: safe to send again when the connection died after it was sent.
+   */
+  readonly plainRead: boolean;
+  /**
+   * Certainly one statement that cannot have changed anything before the server refused it: not a `CALL`, not
+   * `EXECUTE`, not a compound `BEGIN … END`, not several statements, no call of a function outside the allow-list of
+   * side-effect-free built-ins, nothing the lexer is unsure of. Only for such a statement does an error like
+   * read-only (1290/1792/1836) or Galera's 1047 prove that nothing ran.
+   */
+  readonly singleAtomic: boolean;
+}
+
+/**
+ * The facts the retry rules read, from the final text sent to the server. Conservative: every "not sure" is `false`.
+ * Called only when a retry is being decided, never on the hot path.
+ */
+export function statementFacts(sql: string): StatementFacts {
+  // Placeholder until the classifier reports singleAtomic itself: false is always safe (it only stops a retry).
+  return { plainRead: isReadOnlyStatement(sql), singleAtomic: false };
+}
