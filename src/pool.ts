@@ -190,7 +190,8 @@ export class ResilientPool extends PoolClass {
   /** Reports a held connection once if it is not released within `threshold` ms. */
   private watchForLeak(entry: PoolEntry, origin: Error, threshold: number): void {
     const since = this.clock.now();
-    entry.leakTimer = this.clock.setTimeout(() => {
+    // Background: nobody waits on a leak report; it must not keep a finished script alive.
+    entry.leakTimer = this.clock.setBackgroundTimeout(() => {
       entry.leakTimer = undefined;
       if (entry.state !== 'busy') return;
       const heldFor = Math.round(this.clock.now() - since);
@@ -246,7 +247,7 @@ export class ResilientPool extends PoolClass {
     }
     const waiter: Waiter = { cb, deadline, startedAt: now, queued: mustWait, done: false };
     this.waiters.push(waiter);
-    this.waiting++;
+    if (++this.waiting === 1) this.timer?.ref();
     if (mustWait) {
       this.queued++;
       this.emit('enqueue');
@@ -307,7 +308,7 @@ export class ResilientPool extends PoolClass {
 
   private handOut(entry: PoolEntry, waiter: Waiter): void {
     waiter.done = true;
-    this.waiting--;
+    this.stopWaiting();
     if (waiter.queued) this.queued--;
     entry.state = 'busy';
     markCheckedOut(entry.conn);
@@ -319,10 +320,20 @@ export class ResilientPool extends PoolClass {
   private fail(waiter: Waiter, err: Error): void {
     if (waiter.done) return;
     waiter.done = true;
-    this.waiting--;
+    this.stopWaiting();
     if (waiter.queued) this.queued--;
     this.stats_.acquireFailed();
     waiter.cb(err);
+  }
+
+  /**
+   * One caller fewer waiting. The last one lets go of the process: the shared
+   * deadline timer stays armed (re-arming it per checkout would cost more than
+   * it saves) but no longer keeps a script alive whose callers all have their
+   * answer.
+   */
+  private stopWaiting(): void {
+    if (--this.waiting === 0) this.timer?.unref();
   }
 
   private nextWaiter(): Waiter | undefined {
@@ -355,12 +366,14 @@ export class ResilientPool extends PoolClass {
   /**
    * One timer for all waiters, armed for the earliest deadline. A checkout that
    * finds a connection at once arms nothing: the timer is usually armed already
-   * (it is re-armed only when it fires, at most once per acquireTimeout).
+   * (it is re-armed only when it fires, at most once per acquireTimeout). It
+   * keeps the process alive exactly while some caller waits (see stopWaiting).
    */
   private armTimer(deadline: number, now: number): void {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timerAt = deadline;
-    this.timer = this.clock.setTimeout(this.onTimer, Math.max(0, deadline - now));
+    const ms = Math.max(0, deadline - now);
+    this.timer = this.waiting > 0 ? this.clock.setTimeout(this.onTimer, ms) : this.clock.setBackgroundTimeout(this.onTimer, ms);
   }
 
   private readonly onTimer = (): void => {
@@ -491,7 +504,11 @@ export class ResilientPool extends PoolClass {
     }
   }
 
-  /** A backoff wait that end() cuts short. */
+  /**
+   * A backoff wait that end() cuts short. It keeps the process alive when a
+   * caller is waiting for the connection it will open; a refill for
+   * minConnections alone does not.
+   */
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const wake = () => {
@@ -499,7 +516,7 @@ export class ResilientPool extends PoolClass {
         this.wakeups.delete(wake);
         resolve();
       };
-      const timer = this.clock.setTimeout(wake, ms);
+      const timer = this.waiting > 0 ? this.clock.setTimeout(wake, ms) : this.clock.setBackgroundTimeout(wake, ms);
       this.wakeups.add(wake);
     });
   }
@@ -596,6 +613,7 @@ export class ResilientPool extends PoolClass {
     this.stats_.pinged();
     return new Promise<boolean>((resolve) => {
       let settled = false;
+      // Caller-facing: pings run on checkout, for a caller who waits.
       const timer = this.clock.setTimeout(() => {
         if (settled) return;
         settled = true;
@@ -661,7 +679,8 @@ export class ResilientPool extends PoolClass {
       this.emit('evict', conn, entry.closeReason);
     }
     if (healthy) {
-      const timer = this.clock.setTimeout(() => destroySocket(conn), this.opts.pingTimeout);
+      // Background: the socket itself keeps the process alive until the goodbye is done.
+      const timer = this.clock.setBackgroundTimeout(() => destroySocket(conn), this.opts.pingTimeout);
       quit(conn, () => {
         this.clock.clearTimeout(timer);
         destroySocket(conn);
@@ -761,7 +780,12 @@ export class ResilientPool extends PoolClass {
     if (busy().length > 0 && this.opts.endTimeout > 0) {
       await waitAtMost(this.clock, this.opts.endTimeout, Promise.all(busy().map((e) => e.closed)));
     }
-    for (const e of [...this.entries]) this.closeEntry(e, 'pool-end');
+    // Still checked out at the deadline: close them and end their loans, or
+    // generic-pool's drain below would wait for them forever.
+    for (const e of [...this.entries]) {
+      if (checkedOut(e)) this.finishLoan(e, 'pool-end');
+      else this.closeEntry(e, 'pool-end');
+    }
     this._closed = true;
     await waitAtMost(this.clock, this.opts.pingTimeout + 1_000, Promise.all(this.closingSockets));
     // Let generic-pool settle its own requests and stop its eviction timer.
@@ -809,7 +833,10 @@ ResilientPool.prototype.execute = function execute(this: ResilientPool, ...args:
   return runPoolCommand(this, 'execute', args);
 } as ResilientPool['execute'];
 
-/** Resolves when `done` settles (either way) or `ms` pass, whichever first. */
+/**
+ * Resolves when `done` settles (either way) or `ms` pass, whichever first. The
+ * timer keeps the process alive: end()'s caller waits on it, and the wait is bounded.
+ */
 function waitAtMost(clock: Clock, ms: number, done: Promise<unknown>): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = clock.setTimeout(resolve, ms);

@@ -127,6 +127,7 @@ class PoolCall {
       pool.emit('retry', { attempt: this.attempt, error: err, reason: action!.reason, kind: decision.kind, sql: this.text });
       // +1: a timer may fire a fraction of a millisecond early, and a retry that
       // still finds the backoff in force would fail at once without connecting.
+      // A caller-facing timer: the caller waits on it, so it keeps the process alive.
       if (wait > 0) pool.clock.setTimeout(() => this.start(), Math.ceil(wait) + 1);
       else this.start();
       return;

@@ -233,7 +233,8 @@ function readTail(file: string, bytes = 4000): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-function freePort(): Promise<number> {
+/** A loopback port where nothing listens now (bound, then closed): a server that is down, or one to start. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

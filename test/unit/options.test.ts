@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { DEFAULTS, describeConfig, resolveOptions } from '../../src/options.js';
 import type { ResilientPoolOptions } from '../../src/options.js';
 import { ResilientPool } from '../../src/pool.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const OWN_KEYS = [
   'acquireTimeout',
@@ -33,7 +34,7 @@ function allOwnOptions(): ResilientPoolOptions {
     assumeIdempotent: true,
     endTimeout: 0,
     classifyError: () => undefined,
-    clock: { now: () => 0, setTimeout: () => ({}), clearTimeout: () => {} },
+    clock: new FakeClock(),
   };
 }
 

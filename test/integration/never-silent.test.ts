@@ -1,0 +1,241 @@
+/**
+ * Callers are never left without an answer, and a finished script is never kept alive: small scripts run in plain
+ * `node` child processes (the built package from dist/, no tsx), so nothing but the pool can keep them alive or let
+ * them exit. Each runs against mysql2's pool and against this one; their exit codes must match.
+ *
+ * - A script whose query meets a server that is down gets the error (exit code as with mysql2), whatever its style:
+ *   CommonJS callback, ESM top-level await, promise `.catch`. The pool's retry and acquire timers used to be unref'd,
+ *   so the callback never ran and the process exited 0 (or 13, an unsettled top-level await).
+ * - A script whose query failed fast exits at once: the shared acquire-deadline timer lets go of the process.
+ * - A script that ends the pool exits; `end()` with a connection still checked out settles by itself after
+ *   `endTimeout`, every socket closed.
+ *
+ * Needs dist/: `npm test` builds it (pretest); otherwise run `npm run build` first.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { childEnv, runChild, type ChildRun } from '../support/readme.js';
+import { freePort, startServer, type TestServer } from '../support/server.js';
+
+const root = join(__dirname, '..', '..');
+/** Generous: the scripts below finish in about a second; a hang is what this bound catches. */
+const CHILD_MS = 30_000;
+const T = { timeout: 90_000 };
+
+interface Impl {
+  name: 'mysql2' | 'resilient';
+  /** Absolute paths of the entries: callback API, promise API for require() and for import(). */
+  callback: string;
+  promiseCjs: string;
+  promiseEsm: string;
+}
+
+const IMPLS: Impl[] = [
+  {
+    name: 'mysql2',
+    callback: require.resolve('mysql2'),
+    promiseCjs: require.resolve('mysql2/promise'),
+    promiseEsm: require.resolve('mysql2/promise'),
+  },
+  {
+    name: 'resilient',
+    callback: join(root, 'dist', 'index.js'),
+    promiseCjs: join(root, 'dist', 'promise.js'),
+    promiseEsm: join(root, 'dist', 'esm', 'promise.mjs'),
+  },
+];
+
+let work: string;
+let downPort: number;
+
+/** Writes `source` (with MODULE and OPTIONS replaced) to a file and runs it in a plain node. */
+async function runScript(name: string, ext: 'cjs' | 'mjs', source: string, modulePath: string, options: object): Promise<ChildRun> {
+  const specifier = ext === 'mjs' ? pathToFileURL(modulePath).href : modulePath;
+  const file = join(work, `${name}.${ext}`);
+  writeFileSync(file, source.replaceAll('MODULE', JSON.stringify(specifier)).replaceAll('OPTIONS', JSON.stringify(options)));
+  return runChild(process.execPath, [file], { cwd: work, env: childEnv(), timeoutMs: CHILD_MS });
+}
+
+function describeRun(impl: string, r: ChildRun): string {
+  return `${impl}: status ${r.status} signal ${r.signal} in ${r.ms} ms${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'never-silent-'));
+  downPort = await freePort();
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// A server that is down
+
+/** The three ways a script waits for a query; each must end with the error and the same exit code as mysql2's. */
+const DOWN_SCRIPTS: ReadonlyArray<{ name: string; ext: 'cjs' | 'mjs'; entry: 'callback' | 'promise'; status: number; source: string }> = [
+  {
+    name: 'CommonJS callback that throws the error',
+    ext: 'cjs',
+    entry: 'callback',
+    status: 1,
+    source: `
+const { createPool } = require(MODULE);
+const pool = createPool(OPTIONS);
+pool.query('SELECT 1', (err) => {
+  if (err) throw err;
+  console.log('answered');
+  pool.end();
+});
+`,
+  },
+  {
+    name: 'ESM top-level await',
+    ext: 'mjs',
+    entry: 'promise',
+    status: 1,
+    source: `
+const { createPool } = await import(MODULE);
+const pool = createPool(OPTIONS);
+await pool.query('SELECT 1');
+console.log('answered');
+await pool.end();
+`,
+  },
+  {
+    name: 'promise with .catch setting the exit code',
+    ext: 'cjs',
+    entry: 'promise',
+    status: 2,
+    source: `
+const { createPool } = require(MODULE);
+const pool = createPool(OPTIONS);
+pool.query('SELECT 1').then(
+  () => { console.log('answered'); return pool.end(); },
+  (err) => { console.error('failed:', err.code); process.exitCode = 2; },
+);
+`,
+  },
+];
+
+function entryOf(impl: Impl, script: { ext: 'cjs' | 'mjs'; entry: 'callback' | 'promise' }): string {
+  if (script.entry === 'callback') return impl.callback;
+  return script.ext === 'mjs' ? impl.promiseEsm : impl.promiseCjs;
+}
+
+describe('a script whose query meets a server that is down gets the error', () => {
+  for (const script of DOWN_SCRIPTS) {
+    test(script.name, T, async () => {
+      const runs = await Promise.all(
+        IMPLS.map((impl) =>
+          runScript(`${impl.name}-${script.ext}-${script.entry}-${script.status}`, script.ext, script.source, entryOf(impl, script), {
+            host: '127.0.0.1',
+            port: downPort,
+            user: 'nobody',
+          }),
+        ),
+      );
+      runs.forEach((r, i) => {
+        const what = describeRun(IMPLS[i]!.name, r);
+        assert.equal(r.timedOut, false, what);
+        assert.equal(r.status, script.status, what);
+        assert.match(r.stderr, /ECONNREFUSED/, what);
+        assert.doesNotMatch(r.stdout, /answered/, what);
+      });
+    });
+  }
+
+  test('a query that failed fast exits at once, long before its acquire deadline', T, async () => {
+    // acquireTimeout 10 minutes: the shared deadline timer is armed that far out. If it held the process after the
+    // caller had its answer, the script would outlive CHILD_MS and be killed. The script catches the error (a throw
+    // would end the process whatever holds it) and does not end the pool.
+    const impl = IMPLS[1]!;
+    const r = await runScript('fail-fast', 'cjs', DOWN_SCRIPTS[2]!.source, impl.promiseCjs, {
+      host: '127.0.0.1',
+      port: downPort,
+      user: 'nobody',
+      acquireTimeout: 600_000,
+      maxAttempts: 1,
+    });
+    const what = describeRun(impl.name, r);
+    assert.equal(r.timedOut, false, what);
+    assert.equal(r.status, 2, what);
+    assert.match(r.stderr, /ECONNREFUSED/, what);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scripts that end the pool
+
+describe('a script that ends the pool exits', () => {
+  let server: TestServer;
+
+  before(
+    async () => {
+      server = await startServer();
+    },
+    { timeout: 90_000 }, // a first run on a machine initialises the template datadir
+  );
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('after queries, a checkout and its release, with leak detection on', T, async () => {
+    const source = `
+const { createPool } = require(MODULE);
+const pool = createPool(OPTIONS);
+pool.query('SELECT 1 AS one', (err, rows) => {
+  if (err) throw err;
+  pool.getConnection((err, conn) => {
+    if (err) throw err;
+    conn.query('SELECT 2', (err) => {
+      if (err) throw err;
+      conn.release();
+      pool.end((err) => {
+        if (err) throw err;
+        console.log('ended', rows[0].one);
+      });
+    });
+  });
+});
+`;
+    for (const impl of IMPLS) {
+      const options = { ...server.connectionOptions(), ...(impl.name === 'resilient' ? { leakDetectionThreshold: 60_000 } : {}) };
+      const r = await runScript(`${impl.name}-ends`, 'cjs', source, impl.callback, options);
+      const what = describeRun(impl.name, r);
+      assert.equal(r.timedOut, false, what);
+      assert.equal(r.status, 0, what);
+      assert.match(r.stdout, /ended 1/, what);
+    }
+  });
+
+  test('end() with a connection still checked out settles by itself after endTimeout, every socket closed', T, async () => {
+    // Nothing but the pool can keep this process alive: the connection is held and never released.
+    const source = `
+const { createPool } = require(MODULE);
+const pool = createPool(OPTIONS);
+pool.getConnection((err, conn) => {
+  if (err) throw err;
+  conn.query('SELECT 1', (err) => {
+    if (err) throw err;
+    pool.end((err) => {
+      if (err) throw err;
+      const sockets = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+      console.log('ended; open sockets: ' + sockets);
+    });
+  });
+});
+`;
+    const impl = IMPLS[1]!;
+    const r = await runScript('end-held', 'cjs', source, impl.callback, { ...server.connectionOptions(), endTimeout: 300 });
+    const what = describeRun(impl.name, r);
+    assert.equal(r.timedOut, false, what);
+    assert.equal(r.status, 0, what);
+    assert.match(r.stdout, /ended; open sockets: 0/, what);
+  });
+});
