@@ -1,20 +1,53 @@
 /**
- * Conservative classification of SQL text as "a single plain read", used to decide whether a statement whose outcome
- * is unknown (the connection died after it was sent) may be sent again on another connection.
+ * Conservative classification of the final SQL text sent to the server, for the retry contract.
  *
- * The text is tokenised in one linear pass: whitespace and comments are skipped, and string literals, quoted
- * identifiers and words become opaque tokens, so nothing inside '…', "…" or `…` can change the answer. The token
- * stream is then checked with one token of look-back. Nothing is cached and no token array or normalised copy of the
- * text is built; the only allocations are one small lexer object per pass and short upper-cased words for keyword
- * lookup.
+ * What counts as a plain read (`statementFacts(sql).plainRead`, `isReadOnlyStatement(sql)`): exactly one statement of
+ * the forms `SELECT …`, `WITH … SELECT …`, `VALUES …`, `TABLE …`, `(SELECT …)`, `SHOW …`, `DESCRIBE`/`DESC`/`EXPLAIN`
+ * of a table or of such a query (including `EXPLAIN ANALYZE SELECT`), and MariaDB `ANALYZE SELECT`, optionally
+ * surrounded by whitespace and ordinary comments and followed by one `;`, in which
+ * - every function called is a built-in known to have no side effect (the allow-list in statement-functions.ts),
+ *   called as `NAME(` with "(" glued to the unqualified, unquoted name. Any other call (a stored or loadable function,
+ *   `db.f(`, `` `f`( ``, `f (` or `f/* c *\/(`, an unknown built-in) makes the text "not a read";
+ * - there is no `INTO` (variables, OUTFILE, DUMPFILE), no locking clause (`FOR UPDATE`, `FOR SHARE`,
+ *   `LOCK IN SHARE MODE`), no user-variable assignment `:=`, no sequence step (`NEXTVAL(s)`, `SETVAL(…)`,
+ *   `NEXT VALUE FOR s`, Oracle-mode `s.NEXTVAL`), no `LAST_INSERT_ID(expr)`, no `CALL`/`EXECUTE`;
+ * - and the text lexes the same way in every server reading the classifier cannot rule out.
+ *
+ * "Not sure" is always "no". The lexer follows the MySQL 8.4 and MariaDB 10.11 lexers (sql/sql_lex.cc) and refuses
+ * everything they could read differently from it: executable comments `/*! … *\/`, `/*M! … *\/` anywhere; any
+ * non-ASCII character outside string literals and quoted identifiers (the connection charset decides whether e.g.
+ * U+00A0 is whitespace, and a pool-level `SET NAMES` can change it behind mysql2's back); inside a literal, a
+ * non-ASCII character directly followed by a quote, backtick or backslash (under a mismatched multi-byte charset its
+ * last byte can swallow that delimiter); a NUL anywhere; `$` in an unquoted name; a number glued to a word (the server
+ * reads `1e0INTO` as `1e0` `INTO`); unterminated quotes and comments. Backslashes inside literals are read three
+ * ways (default, ANSI_QUOTES, NO_BACKSLASH_ESCAPES) and every reading must agree, unless the server would reject that
+ * reading's first statement unparsed (an unterminated literal before any `;`), which runs nothing.
+ *
+ * `singleAtomic`: exactly one statement, lexed with the same certainty and calling no function outside the
+ * allow-list, of a kind that is refused as a whole before it changes anything: the read forms above (locking and INTO
+ * allowed), `INSERT`, `REPLACE`, `UPDATE`, `DELETE`, `LOAD`, `DO`, `SET` (not `SET STATEMENT … FOR`), and DDL
+ * (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`). Never a `CALL`, `EXECUTE` / `EXECUTE IMMEDIATE`, compound
+ * statement (`BEGIN NOT ATOMIC … END`, `IF`, labels), transaction statement, or multi-statement text.
+ *
+ * Residual cases the text cannot show (documented in docs/retry-contract.md): a view whose definition calls a
+ * side-effecting function, and a trigger. A SELECT from such a view reads as a plain read; an INSERT into a table
+ * whose trigger writes elsewhere is still refused as a whole by read_only, but a trigger that writes to a
+ * non-transactional table before a later engine-level refusal (innodb_read_only, 1836) could leave that write behind.
+ * The pool option that turns off retries after send is the switch for applications with such views or triggers.
+ *
+ * Runs in time linear in the length of the text (at most four passes), builds no token array and caches nothing.
+ * Called only when a retry is being decided, never on the hot path.
  */
+
+import { NON_CALL_KEYWORDS, SIDE_EFFECT_FREE_FUNCTIONS } from './statement-functions.js';
 
 // Token kinds.
 const END = 0;
-const WORD = 1; // unquoted identifier, keyword or number
-const QUOTED = 2; // `identifier` or "string-or-identifier" (ANSI_QUOTES); only its name matters, for function calls
+const WORD = 1; // unquoted identifier or keyword (including identifiers that start with a digit, like 1abc)
+const QUOTED = 2; // `identifier` or "string-or-identifier" (ANSI_QUOTES): treated as a possible name
 const STRING = 3; // 'string'
-const PUNCT = 4; // any other single character
+const NUMBER = 4;
+const PUNCT = 5; // any other character; ':=' is one token (ASSIGN)
 
 // Keyword ids (0 = not a keyword of interest).
 const K_SELECT = 1;
@@ -28,17 +61,23 @@ const K_EXPLAIN = 8; // EXPLAIN, DESCRIBE, DESC
 const K_ANALYZE = 9;
 const K_FORMAT = 10;
 const K_EXPLAIN_OPTION = 11; // EXTENDED, PARTITIONS (MariaDB / old MySQL EXPLAIN modifiers)
-const K_DML = 12; // INSERT, UPDATE, DELETE, REPLACE: never read-only after EXPLAIN/DESCRIBE
-const K_UPDATE = 13;
-const K_SHARE = 14;
-const K_FOR = 15;
-const K_INTO = 16;
-const K_LOCK = 17;
-const K_IN = 18;
-const K_NEXT = 19;
-const K_VALUE = 20;
-const K_LAST_INSERT_ID = 21;
-const K_WRITING_FUNCTION = 22; // a function with side effects when called, e.g. GET_LOCK(
+const K_INSERT = 12; // INSERT, REPLACE
+const K_DELETE = 13;
+const K_UPDATE = 14;
+const K_SHARE = 15;
+const K_FOR = 16;
+const K_INTO = 17;
+const K_LOCK = 18;
+const K_IN = 19;
+const K_NEXT = 20;
+const K_VALUE = 21;
+const K_NEXTVAL = 22;
+const K_CALL = 23; // CALL, EXECUTE: run statements the text does not show
+const K_ATOMIC_VERB = 24; // DO, LOAD and DDL verbs: one statement refused as a whole
+const K_SET = 25;
+const K_STATEMENT = 26;
+const K_INSERT_OPTION = 27; // LOW_PRIORITY, DELAYED, HIGH_PRIORITY, IGNORE
+const K_NAME_INTRO = 28; // KEY, INDEX, UNIQUE, FULLTEXT, SPATIAL, REFERENCES: a name and its column list follow
 
 const KEYWORDS = new Map<string, number>([
   ['SELECT', K_SELECT],
@@ -55,9 +94,9 @@ const KEYWORDS = new Map<string, number>([
   ['FORMAT', K_FORMAT],
   ['EXTENDED', K_EXPLAIN_OPTION],
   ['PARTITIONS', K_EXPLAIN_OPTION],
-  ['INSERT', K_DML],
-  ['DELETE', K_DML],
-  ['REPLACE', K_DML],
+  ['INSERT', K_INSERT],
+  ['REPLACE', K_INSERT],
+  ['DELETE', K_DELETE],
   ['UPDATE', K_UPDATE],
   ['SHARE', K_SHARE],
   ['FOR', K_FOR],
@@ -66,26 +105,32 @@ const KEYWORDS = new Map<string, number>([
   ['IN', K_IN],
   ['NEXT', K_NEXT],
   ['VALUE', K_VALUE],
-  ['LAST_INSERT_ID', K_LAST_INSERT_ID],
-  // User-level locks (session state that outlives a half-open connection on the server side).
-  ['GET_LOCK', K_WRITING_FUNCTION],
-  ['RELEASE_LOCK', K_WRITING_FUNCTION],
-  ['RELEASE_ALL_LOCKS', K_WRITING_FUNCTION],
-  // MySQL locking-service loadable functions.
-  ['SERVICE_GET_READ_LOCKS', K_WRITING_FUNCTION],
-  ['SERVICE_GET_WRITE_LOCKS', K_WRITING_FUNCTION],
-  ['SERVICE_RELEASE_LOCKS', K_WRITING_FUNCTION],
-  // MariaDB sequences (NEXT VALUE FOR is matched as a word pair).
-  ['NEXTVAL', K_WRITING_FUNCTION],
-  ['SETVAL', K_WRITING_FUNCTION],
+  ['NEXTVAL', K_NEXTVAL],
+  ['CALL', K_CALL],
+  ['EXECUTE', K_CALL],
+  ['DO', K_ATOMIC_VERB],
+  ['LOAD', K_ATOMIC_VERB],
+  ['CREATE', K_ATOMIC_VERB],
+  ['ALTER', K_ATOMIC_VERB],
+  ['DROP', K_ATOMIC_VERB],
+  ['RENAME', K_ATOMIC_VERB],
+  ['TRUNCATE', K_ATOMIC_VERB],
+  ['SET', K_SET],
+  ['STATEMENT', K_STATEMENT],
+  ['LOW_PRIORITY', K_INSERT_OPTION],
+  ['DELAYED', K_INSERT_OPTION],
+  ['HIGH_PRIORITY', K_INSERT_OPTION],
+  ['IGNORE', K_INSERT_OPTION],
+  ['KEY', K_NAME_INTRO],
+  ['INDEX', K_NAME_INTRO],
+  ['UNIQUE', K_NAME_INTRO],
+  ['FULLTEXT', K_NAME_INTRO],
+  ['SPATIAL', K_NAME_INTRO],
+  ['REFERENCES', K_NAME_INTRO],
 ]);
 
 let maxKeywordLength = 0;
-let keywordInitials = 0; // bit i set when some keyword starts with the letter 'A' + i
-for (const word of KEYWORDS.keys()) {
-  maxKeywordLength = Math.max(maxKeywordLength, word.length);
-  keywordInitials |= 1 << (word.charCodeAt(0) - 65);
-}
+for (const word of KEYWORDS.keys()) maxKeywordLength = Math.max(maxKeywordLength, word.length);
 
 const BACKSLASH = 92;
 const SINGLE_QUOTE = 39;
@@ -93,34 +138,78 @@ const DOUBLE_QUOTE = 34;
 const BACKTICK = 96;
 const LPAREN = 40;
 const RPAREN = 41;
+const COMMA = 44;
+const DOT = 46;
 const SEMICOLON = 59;
+const ASSIGN = 0x3a3d; // ':=' as one token
 
-function isWordChar(c: number): boolean {
+// States of the WITH-list tracker (a CTE's column list "name (a, b)" is not a function call).
+const W_NONE = 0;
+const W_NAME = 1; // after WITH or ",": a CTE name (or RECURSIVE) comes next
+const W_AFTER_NAME = 2; // "(" opens a column list, AS the body
+const W_COLUMNS = 3; // inside the column list
+const W_AFTER_COLUMNS = 4; // AS comes next
+const W_AS = 5; // "(" opens the body
+const W_BODY = 6; // inside the body
+const W_AFTER_BODY = 7; // "," starts the next CTE
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isHexDigit(c: number): boolean {
+  return isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/** A character the server may read as part of an unquoted identifier (ident_map), in any charset. */
+function isIdentChar(c: number): boolean {
   return (
     (c >= 97 && c <= 122) || // a-z
     (c >= 65 && c <= 90) || // A-Z
-    (c >= 48 && c <= 57) || // 0-9
+    isDigit(c) ||
     c === 95 || // _
     c === 36 || // $
-    c >= 128 // MySQL allows U+0080 and above in unquoted identifiers
+    c >= 128
   );
 }
 
+function isDashDashTerminator(c: number): boolean {
+  // MySQL and MariaDB: "--" starts a comment only before whitespace or a control character (my_isspace ||
+  // my_iscntrl); "1--1" is arithmetic. The end of the text counts (the server sees its terminating NUL).
+  return c <= 32 || c === 127;
+}
+
+/** Why a pass ended early. */
+interface PassResult {
+  readonly plainRead: boolean;
+  readonly singleAtomic: boolean;
+}
+
+const NEITHER: PassResult = { plainRead: false, singleAtomic: false };
+const BOTH: PassResult = { plainRead: true, singleAtomic: true };
+
 /**
  * One tokenising pass over `sql` under one assumption about how the server lexes backslashes in quoted text
- * (they are escapes unless sql_mode has NO_BACKSLASH_ESCAPES; "…" is an identifier, without escapes, under
- * ANSI_QUOTES). Every token returned by `next()` has already been checked against the statement-wide rules
- * (locking clauses, INTO, side-effecting functions, a second statement); a violation sets `bad` and ends the stream.
+ * (escapes unless sql_mode has NO_BACKSLASH_ESCAPES; "…" is an identifier, without escapes, under ANSI_QUOTES).
+ * Every token returned by `next()` has already been checked against the statement-wide rules (`check()`).
  */
 class Lexer {
-  /** Kind of the current token (END once the text is exhausted or a violation was found). */
+  /** Kind of the current token (END once the text is exhausted or the pass gave up). */
   kind = END;
-  /** Keyword id of the current WORD or QUOTED token. */
+  /** Keyword id of the current WORD token. */
   kw = 0;
   /** Character code of the current PUNCT token. */
   ch = 0;
-  /** A rule was violated, or the text cannot be lexed: not read-only. */
-  bad = false;
+  /** Text span of the current token (for QUOTED: without the quotes). */
+  private start = 0;
+  private end = 0;
+  /** The current token starts right where the previous one ended (no whitespace or comment in between). */
+  private glued = false;
+
+  /** Something makes the text neither a plain read nor singleAtomic (unsure lexing, a call, a second statement). */
+  unsafe = false;
+  /** Something makes the text not a plain read, though it may still be singleAtomic (INTO, FOR UPDATE, :=). */
+  notRead = false;
   /**
    * A lenient pass hit an unterminated string, identifier or comment before any ';': under this pass's sql_mode the
    * server rejects the whole text with a syntax error, so nothing would run.
@@ -133,8 +222,30 @@ class Lexer {
   private pos = 0;
   private prevKind = END;
   private prevKw = 0;
+  private prevCh = 0;
+  private prevStart = 0;
+  private prevEnd = 0;
+  /** The previous token was a name after a "." (db.f, s.nextval). */
+  private prevQualified = false;
+  /** Kind and keyword of the token before the name chain the previous token ends (INTO db.t → INTO). */
+  private prevIntroKind = END;
+  private prevIntroKw = 0;
+  private prevIntroCh = 0;
+  /** Same, for the current token once it is a name. */
+  private qualified = false;
+  private introKind = END;
+  private introKw = 0;
+  private introCh = 0;
+
+  private depth = 0;
   private afterSemicolon = false;
   private awaitingLastInsertIdArgument = false;
+  /** "name (" was seen and is a call unless the next token starts a subquery: f(SELECT …) is not valid SQL. */
+  private pendingCall = false;
+  /** Set by the statement parser: the next "(" opens a column list, not an argument list. */
+  columnListNext = false;
+  private withState = W_NONE;
+  private withDepth = 0;
 
   constructor(
     private readonly sql: string,
@@ -153,70 +264,203 @@ class Lexer {
 
   /** Advances to the next token, checks it, and returns its kind. */
   next(): number {
-    if (this.bad || this.rejected) return (this.kind = END);
+    if (this.unsafe || this.rejected) return (this.kind = END);
     this.prevKind = this.kind;
     this.prevKw = this.kw;
-    if (!this.lex()) {
-      // Unterminated quote or comment, or an executable comment.
-      this.kind = END;
-      return END;
-    }
+    this.prevCh = this.ch;
+    this.prevStart = this.start;
+    this.prevEnd = this.end;
+    this.prevQualified = this.qualified;
+    this.prevIntroKind = this.introKind;
+    this.prevIntroKw = this.introKw;
+    this.prevIntroCh = this.introCh;
+    if (!this.lex()) return (this.kind = END);
     if (this.kind !== END) this.check();
     return this.kind;
+  }
+
+  private prevIsName(): boolean {
+    return this.prevKind === WORD || this.prevKind === QUOTED;
+  }
+
+  private prevIsWord(kw: number): boolean {
+    return this.prevKind === WORD && this.prevKw === kw;
   }
 
   /** Statement-wide rules, applied to every token in order. */
   private check(): void {
     if (this.afterSemicolon) return this.fail(); // a second statement
+    const kind = this.kind;
+    if (this.pendingCall) {
+      this.pendingCall = false;
+      const subquery = kind === WORD && (this.kw === K_SELECT || this.kw === K_WITH || this.kw === K_VALUES || this.kw === K_TABLE);
+      if (!subquery) return this.fail(); // a call of a function outside the allow-list
+    }
     if (this.awaitingLastInsertIdArgument) {
       this.awaitingLastInsertIdArgument = false;
       if (!this.isPunct(RPAREN)) return this.fail(); // LAST_INSERT_ID(expr) sets the session value
     }
-    const prevIsWord = this.prevKind === WORD;
-    if (this.kind === WORD) {
+    const columnList = this.trackWith() || this.columnListNext;
+    this.columnListNext = false;
+
+    // Name chains: "a . b . c". A name directly after "." is qualified and keeps the chain's introducer.
+    if (kind === WORD || kind === QUOTED) {
+      if (this.prevKind === PUNCT && this.prevCh === DOT) {
+        this.qualified = true;
+        this.introKind = this.prevIntroKind;
+        this.introKw = this.prevIntroKw;
+        this.introCh = this.prevIntroCh;
+        // sql_mode=ORACLE reads s.NEXTVAL (also `s`.`nextval`, "s"."NEXTVAL") as a sequence step.
+        if (this.isNextvalName()) return this.fail();
+      } else {
+        this.qualified = false;
+        this.introKind = this.prevKind;
+        this.introKw = this.prevKw;
+        this.introCh = this.prevCh;
+      }
+    }
+
+    if (kind === WORD) {
       switch (this.kw) {
-        case K_INTO: // SELECT … INTO @var / OUTFILE / DUMPFILE, EXPLAIN … INTO @var
-          return this.fail();
+        case K_INTO: // SELECT … INTO @var / OUTFILE / DUMPFILE
+          this.notRead = true;
+          return;
         case K_UPDATE:
         case K_SHARE: // FOR UPDATE, FOR SHARE
-          if (prevIsWord && this.prevKw === K_FOR) this.fail();
+          if (this.prevIsWord(K_FOR)) this.notRead = true;
           return;
         case K_IN: // LOCK IN SHARE MODE
-          if (prevIsWord && this.prevKw === K_LOCK) this.fail();
+          if (this.prevIsWord(K_LOCK)) this.notRead = true;
           return;
         case K_VALUE: // NEXT VALUE FOR seq
-          if (prevIsWord && this.prevKw === K_NEXT) this.fail();
+          if (this.prevIsWord(K_NEXT)) this.fail();
           return;
+        case K_CALL:
+          return this.fail();
       }
-    } else if (this.kind === PUNCT) {
-      if (this.ch === LPAREN && (prevIsWord || this.prevKind === QUOTED)) {
-        if (this.prevKw === K_WRITING_FUNCTION) this.fail();
-        else if (this.prevKw === K_LAST_INSERT_ID) this.awaitingLastInsertIdArgument = true;
-      } else if (this.ch === SEMICOLON) {
+      return;
+    }
+    if (kind !== PUNCT) return;
+    switch (this.ch) {
+      case LPAREN:
+        this.depth++;
+        if (this.prevIsName() && !columnList) this.checkCall();
+        return;
+      case RPAREN:
+        this.depth--;
+        return;
+      case SEMICOLON:
         this.afterSemicolon = true;
-      }
+        return;
+      case ASSIGN: // @a := … assigns a user variable
+        this.notRead = true;
+        return;
     }
   }
 
+  /** The current token is "(" after a name: decides whether that is a call, and whether it is allowed. */
+  private checkCall(): void {
+    // Positions where "name (" is a column list or a type, never a call: INSERT INTO t (…), CREATE TABLE t (…),
+    // KEY idx (…), REFERENCES t (…), AS alias (…) (derived table columns, CAST … AS CHAR(3)), after ")" (MATCH (…)
+    // AGAINST (…), COUNT(*) OVER (…), (subquery) alias (…)) and after a string (JSON_TABLE(…, '$' COLUMNS (…))).
+    const ik = this.prevIntroKind;
+    if (ik === STRING || (ik === PUNCT && this.prevIntroCh === RPAREN)) return;
+    if (ik === WORD) {
+      const kw = this.prevIntroKw;
+      if (kw === K_INTO || kw === K_TABLE || kw === K_AS || kw === K_NAME_INTRO) return;
+    }
+    if (this.prevKind === WORD && !this.prevQualified) {
+      const name = this.sql.slice(this.prevStart, this.prevEnd).toUpperCase();
+      if (NON_CALL_KEYWORDS.has(name)) return;
+      if (this.glued && SIDE_EFFECT_FREE_FUNCTIONS.has(name)) {
+        if (name === 'LAST_INSERT_ID') this.awaitingLastInsertIdArgument = true;
+        return;
+      }
+    }
+    this.pendingCall = true;
+  }
+
+  /** The current name token spells NEXTVAL (case-insensitively; quoted or not). */
+  private isNextvalName(): boolean {
+    if (this.kind === WORD) return this.kw === K_NEXTVAL;
+    return this.end - this.start === 7 && this.sql.slice(this.start, this.end).toUpperCase() === 'NEXTVAL';
+  }
+
+  /**
+   * Follows "WITH [RECURSIVE] name [(columns)] AS (body) [, …]" at any depth, so that a CTE's column list is not
+   * taken for a function call. Returns true when the current token is the "(" of such a column list. A nested WITH
+   * replaces the state, after which the outer list's later column lists count as calls: safe, only less precise.
+   */
+  private trackWith(): boolean {
+    const kind = this.kind;
+    const lparen = this.isPunct(LPAREN);
+    switch (this.withState) {
+      case W_NAME:
+        if (kind === WORD && this.kw === K_RECURSIVE) return false;
+        this.withState = kind === WORD || kind === QUOTED ? W_AFTER_NAME : W_NONE;
+        break;
+      case W_AFTER_NAME:
+        if (lparen) {
+          this.withState = W_COLUMNS;
+          return true;
+        }
+        this.withState = this.isWord(K_AS) ? W_AS : W_NONE;
+        break;
+      case W_COLUMNS:
+        if (this.isPunct(RPAREN) && this.depth === this.withDepth + 1) this.withState = W_AFTER_COLUMNS;
+        break;
+      case W_AFTER_COLUMNS:
+        this.withState = this.isWord(K_AS) ? W_AS : W_NONE;
+        break;
+      case W_AS:
+        this.withState = lparen ? W_BODY : W_NONE;
+        break;
+      case W_BODY:
+        if (this.isPunct(RPAREN) && this.depth === this.withDepth + 1) this.withState = W_AFTER_BODY;
+        break;
+      case W_AFTER_BODY:
+        this.withState = this.isPunct(COMMA) ? W_NAME : W_NONE;
+        break;
+    }
+    if (this.isWord(K_WITH)) {
+      this.withState = W_NAME;
+      this.withDepth = this.depth;
+    }
+    return false;
+  }
+
   private fail(): void {
-    this.bad = true;
+    this.unsafe = true;
     this.kind = END;
+  }
+
+  /** Not sure how the server reads this text: neither a read nor singleAtomic, in every reading. */
+  private unsure(): false {
+    this.unsafe = true;
+    return false;
+  }
+
+  /** As unsure(), for the scanners that return an index. */
+  private unsureAt(): number {
+    this.unsafe = true;
+    return -1;
   }
 
   /** An unterminated construct: always fatal in the strict pass; in a lenient pass the server would reject it all. */
   private unterminated(): false {
     if (this.lenient && !this.afterSemicolon) this.rejected = true;
-    else this.bad = true;
+    else this.unsafe = true;
     return false;
   }
 
-  /** Reads the next token into kind/kw/ch. Returns false (with bad or rejected set) when the text cannot be lexed. */
+  /** Reads the next token into kind/kw/ch/start/end. Returns false (with unsafe or rejected set) when it cannot. */
   private lex(): boolean {
     const sql = this.sql;
     const n = sql.length;
     let i = this.pos;
+    const tokenEnd = i;
     let c: number;
-    // Whitespace and comments.
+    // Whitespace and comments. Every branch advances i, so the loop ends.
     for (;;) {
       if (i >= n) {
         this.pos = n;
@@ -225,23 +469,17 @@ class Lexer {
       }
       c = sql.charCodeAt(i);
       if (c === 32 || (c >= 9 && c <= 13)) {
-        i++;
+        i++; // the server's whitespace in every ASCII-compatible charset: space, \t, \n, \v, \f, \r
       } else if (c === 35) {
-        // # comment to end of line
-        const eol = sql.indexOf('\n', i + 1);
-        i = eol < 0 ? n : eol + 1;
+        i = lineEnd(sql, i + 1); // # comment to end of line
       } else if (c === 45 && sql.charCodeAt(i + 1) === 45 && (i + 2 >= n || isDashDashTerminator(sql.charCodeAt(i + 2)))) {
-        // "-- " comment: MySQL requires whitespace or a control character after the dashes; "1--1" is arithmetic.
-        const eol = sql.indexOf('\n', i + 2);
-        i = eol < 0 ? n : eol + 1;
+        i = lineEnd(sql, i + 2); // -- comment to end of line
       } else if (c === 47 && sql.charCodeAt(i + 1) === 42) {
-        // /* comment */. MySQL /*! … */ and MariaDB /*M! … */ are executable: their contents run (version
-        // permitting), so what the server sees is not knowable here. /*+ … */ optimiser hints are plain comments.
+        // /* comment */, not nested. MySQL /*! … */ and MariaDB /*M! … */ are executable: their contents run (version
+        // permitting), so what the server sees is not knowable here. /*+ … */ optimiser hints end at the first */
+        // like a comment (the hint scanner refuses */ inside its quoted names) and have no lasting effect.
         const d = sql.charCodeAt(i + 2);
-        if (d === 33 || (d === 77 && sql.charCodeAt(i + 3) === 33)) {
-          this.bad = true;
-          return false;
-        }
+        if (d === 33 || (d === 77 && sql.charCodeAt(i + 3) === 33)) return this.unsure();
         const close = sql.indexOf('*/', i + 2);
         if (close < 0) return this.unterminated();
         i = close + 2;
@@ -251,32 +489,113 @@ class Lexer {
     }
 
     const start = i;
+    this.glued = start === tokenEnd;
+    this.kw = 0;
     if (c === SINGLE_QUOTE) {
       i = this.skipQuoted(i, SINGLE_QUOTE, this.singleQuoteEscapes);
-      if (i < 0) return this.unterminated();
+      if (i < 0) return this.unsafe ? false : this.unterminated();
       this.kind = STRING;
-      this.kw = 0;
     } else if (c === DOUBLE_QUOTE || c === BACKTICK) {
       i = this.skipQuoted(i, c, c === DOUBLE_QUOTE && this.doubleQuoteEscapes);
-      if (i < 0) return this.unterminated();
+      if (i < 0) return this.unsafe ? false : this.unterminated();
       this.kind = QUOTED;
-      this.kw = this.keyword(start + 1, i - 1);
-    } else if (isWordChar(c)) {
-      i++;
-      while (i < n && isWordChar(sql.charCodeAt(i))) i++;
-      this.kind = WORD;
-      this.kw = this.keyword(start, i);
+      this.start = start + 1;
+      this.end = i - 1;
+      this.pos = i;
+      return !this.unsafe;
+    } else if (isDigit(c)) {
+      i = this.number(i);
+      if (i < 0) return false;
+    } else if (isIdentChar(c)) {
+      i = this.word(i);
+      if (i < 0) return false;
+    } else if (c === 58 && sql.charCodeAt(i + 1) === 61) {
+      i += 2;
+      this.kind = PUNCT;
+      this.ch = ASSIGN;
     } else {
       i++;
       this.kind = PUNCT;
-      this.kw = 0;
       this.ch = c;
     }
+    this.start = start;
+    this.end = i;
     this.pos = i;
-    return true;
+    return !this.unsafe;
   }
 
-  /** Returns the index just past the closing quote of the literal opening at `i`, or -1 if it is unterminated. */
+  /** An unquoted name from `i` (the whole run of identifier characters). Returns its end, or -1 when unsure. */
+  private word(i: number): number {
+    const sql = this.sql;
+    const start = i;
+    for (; i < sql.length; i++) {
+      const c = sql.charCodeAt(i);
+      if (!isIdentChar(c)) break;
+      // Non-ASCII: the charset decides (whitespace in latin1?). $: MySQL 9 dollar-quoted strings, and identifiers
+      // starting with $ are deprecated in 8.0; neither is worth a guess.
+      if (c >= 128 || c === 36) return this.unsureAt();
+    }
+    this.kind = WORD;
+    this.kw = this.keyword(start, i);
+    return i;
+  }
+
+  /**
+   * A token starting with a digit, as the server's MY_LEX_NUMBER_IDENT reads it: 0x… / 0b… literals, integers,
+   * decimals and floats, or an identifier such as 1abc or 2024_sales. A number glued to a following identifier
+   * character (1e0INTO, 1.5abc) is split by the server into two tokens; rather than follow that, it is "not sure".
+   */
+  private number(i: number): number {
+    const sql = this.sql;
+    const start = i;
+    let c = sql.charCodeAt(i + 1);
+    if (sql.charCodeAt(i) === 48 && (c === 120 || c === 98)) {
+      // 0x1F, 0b101 (lower-case x and b only); 0x, 0xg, 0b2 are identifiers.
+      const hex = c === 120;
+      let k = i + 2;
+      while (k < sql.length && (hex ? isHexDigit(sql.charCodeAt(k)) : sql.charCodeAt(k) === 48 || sql.charCodeAt(k) === 49)) k++;
+      if (k - i >= 3 && !isIdentChar(sql.charCodeAt(k))) return this.numberEnd(k);
+      return this.word(start);
+    }
+    while (isDigit(sql.charCodeAt(i))) i++;
+    c = sql.charCodeAt(i);
+    if (c === 101 || c === 69) {
+      // 1e5, 1e+5, 1E-5 are floats; 1e, 1ex, 1e+x are identifiers (1e+x: the identifier 1e, then +).
+      let k = i + 1;
+      const sign = sql.charCodeAt(k);
+      if (sign === 43 || sign === 45) k++;
+      if (!isDigit(sql.charCodeAt(k))) return this.word(start);
+      while (isDigit(sql.charCodeAt(k))) k++;
+      return this.numberEnd(k);
+    }
+    if (isIdentChar(c)) return this.word(start); // 1abc, 2024_sales
+    if (c === DOT && sql.charCodeAt(i + 1) !== DOT) {
+      // 1.5, 1., 1.5e3 (MariaDB reads 1..2 as 1 then "..": the number ends before the second dot in both servers).
+      i++;
+      while (isDigit(sql.charCodeAt(i))) i++;
+      c = sql.charCodeAt(i);
+      if (c === 101 || c === 69) {
+        let k = i + 1;
+        const sign = sql.charCodeAt(k);
+        if (sign === 43 || sign === 45) k++;
+        if (!isDigit(sql.charCodeAt(k))) return this.unsureAt(); // 1.5e, 1.5ex: the server returns a stray character
+        while (isDigit(sql.charCodeAt(k))) k++;
+        i = k;
+      }
+    }
+    return this.numberEnd(i);
+  }
+
+  private numberEnd(i: number): number {
+    if (isIdentChar(this.sql.charCodeAt(i))) return this.unsureAt(); // 1e0INTO, 0x1F$, 1.5abc
+    this.kind = NUMBER;
+    return i;
+  }
+
+  /**
+   * Returns the index just past the closing quote of the literal opening at `i`, or -1 if it is unterminated (or
+   * unsure: see below).
+   */
   private skipQuoted(i: number, quote: number, backslashEscapes: boolean): number {
     const sql = this.sql;
     const n = sql.length;
@@ -286,31 +605,51 @@ class Lexer {
       if (c === quote) {
         if (sql.charCodeAt(i + 1) !== quote) return i + 1;
         i += 2; // doubled quote
-      } else if (c === BACKSLASH && quote !== BACKTICK) {
+        continue;
+      }
+      if (c === BACKSLASH && quote !== BACKTICK) {
         if (quote === SINGLE_QUOTE) this.sawSingleQuoteBackslash = true;
         else this.sawDoubleQuoteBackslash = true;
-        i += backslashEscapes ? 2 : 1;
-      } else {
-        i++;
+        if (backslashEscapes) {
+          // The server skips one byte after the backslash: if that is the first byte of a multi-byte character,
+          // the rest of it is read on its own, so the same delimiter check applies.
+          if (sql.charCodeAt(i + 1) >= 128 && this.delimiterAfterNonAscii(i + 2)) return -1;
+          i += 2;
+          continue;
+        }
+      } else if (c >= 128 && this.delimiterAfterNonAscii(i + 1)) {
+        return -1;
       }
+      i++;
     }
     return -1;
+  }
+
+  /**
+   * Under a multi-byte charset the server did not expect (mysql2 sends UTF-8, a `SET NAMES gbk` or `sjis` was issued
+   * behind its back), the last byte of a non-ASCII character can start a two-byte character that swallows the next
+   * byte; and mysql2 sending SJIS to a UTF-8 session produces a stray 0x5C, a backslash. Either way a quote, backtick
+   * or backslash right after a non-ASCII character may not be what it seems: unsure.
+   */
+  private delimiterAfterNonAscii(i: number): boolean {
+    const d = this.sql.charCodeAt(i);
+    if (d === SINGLE_QUOTE || d === DOUBLE_QUOTE || d === BACKTICK || d === BACKSLASH) {
+      this.unsafe = true;
+      return true;
+    }
+    return false;
   }
 
   private keyword(start: number, end: number): number {
     const length = end - start;
     if (length < 2 || length > maxKeywordLength) return 0;
-    const sql = this.sql;
-    const initial = sql.charCodeAt(start) & ~32; // ASCII upper case
-    if (initial < 65 || initial > 90 || (keywordInitials & (1 << (initial - 65))) === 0) return 0;
-    // Keywords are ASCII; toUpperCase() would map e.g. U+017F (long s) to 'S', which the server never does.
-    for (let i = start + 1; i < end; i++) if (sql.charCodeAt(i) >= 128) return 0;
-    return KEYWORDS.get(sql.slice(start, end).toUpperCase()) ?? 0;
+    return KEYWORDS.get(this.sql.slice(start, end).toUpperCase()) ?? 0;
   }
 }
 
-function isDashDashTerminator(c: number): boolean {
-  return c <= 32 || c === 127; // space or control character
+function lineEnd(sql: string, from: number): number {
+  const eol = sql.indexOf('\n', from);
+  return eol < 0 ? sql.length : eol + 1;
 }
 
 /** Consumes a balanced (…) group; the current token is its '('. Leaves the current token on the matching ')'. */
@@ -326,17 +665,25 @@ function skipParenthesised(lx: Lexer): boolean {
   }
 }
 
+/** Statement kinds. */
+const OTHER = 0;
+const ATOMIC = 1; // one statement refused as a whole, but not a read
+const READ = 2; // a read form (still subject to notRead)
+
 /**
  * A query expression starting at the current token: any number of '(' then SELECT, VALUES, TABLE, or a WITH clause
- * followed by one of those. Iterative, so hostile nesting cannot exhaust the stack.
+ * followed by one of those (READ), or by UPDATE/DELETE/INSERT/REPLACE (ATOMIC). Iterative, so hostile nesting cannot
+ * exhaust the stack.
  */
-function isQuery(lx: Lexer): boolean {
+function queryKind(lx: Lexer): number {
   for (;;) {
     while (lx.isPunct(LPAREN)) lx.next();
-    if (lx.kind !== WORD) return false;
-    if (lx.kw === K_SELECT || lx.kw === K_VALUES || lx.kw === K_TABLE) return true;
-    if (lx.kw !== K_WITH || !skipWithList(lx)) return false;
-    // The current token is now the statement the CTEs belong to: it must itself be a query.
+    if (lx.kind !== WORD) return OTHER;
+    if (lx.kw === K_SELECT || lx.kw === K_VALUES || lx.kw === K_TABLE) return READ;
+    if (lx.kw === K_UPDATE || lx.kw === K_DELETE) return ATOMIC;
+    if (lx.kw === K_INSERT) return insertKind(lx);
+    if (lx.kw !== K_WITH || !skipWithList(lx)) return OTHER;
+    // The current token is now the statement the CTEs belong to.
   }
 }
 
@@ -355,9 +702,26 @@ function skipWithList(lx: Lexer): boolean {
     lx.next();
     if (!lx.isPunct(LPAREN) || !skipParenthesised(lx)) return false;
     lx.next();
-    if (!lx.isPunct(44 /* , */)) return true;
+    if (!lx.isPunct(COMMA)) return true;
     lx.next();
   }
+}
+
+/**
+ * INSERT/REPLACE [LOW_PRIORITY | DELAYED | HIGH_PRIORITY] [IGNORE] [INTO] tbl_name: marks the "(" after the table
+ * name as a column list. The current token is INSERT or REPLACE.
+ */
+function insertKind(lx: Lexer): number {
+  lx.next();
+  while (lx.isWord(K_INSERT_OPTION)) lx.next();
+  if (lx.isWord(K_INTO)) lx.next();
+  while (lx.kind === WORD || lx.kind === QUOTED) {
+    lx.columnListNext = true;
+    lx.next();
+    if (!lx.isPunct(DOT)) break;
+    lx.next();
+  }
+  return ATOMIC;
 }
 
 /** Skips "FORMAT [=] name" when the current token is FORMAT. */
@@ -372,13 +736,13 @@ function skipFormat(lx: Lexer): boolean {
 
 const QUERY_STARTS: readonly number[] = [K_SELECT, K_WITH, K_VALUES, K_TABLE];
 
-/** {EXPLAIN | DESCRIBE | DESC} …; the current token is the keyword. */
-function isReadOnlyExplain(lx: Lexer): boolean {
+/** {EXPLAIN | DESCRIBE | DESC} …; the current token is the keyword. READ, or ATOMIC for any other EXPLAIN. */
+function explainKind(lx: Lexer): number {
   lx.next();
   let modifiers = false;
   for (;;) {
     if (lx.isWord(K_FORMAT)) {
-      if (!skipFormat(lx)) return false;
+      if (!skipFormat(lx)) return ATOMIC;
     } else if (lx.isWord(K_ANALYZE) || lx.isWord(K_EXPLAIN_OPTION)) {
       lx.next(); // EXPLAIN ANALYZE executes the statement: fine, as long as it is a query
     } else {
@@ -386,93 +750,73 @@ function isReadOnlyExplain(lx: Lexer): boolean {
     }
     modifiers = true;
   }
-  if (lx.isPunct(LPAREN) || (lx.kind === WORD && QUERY_STARTS.includes(lx.kw))) return isQuery(lx);
+  if (lx.isPunct(LPAREN) || (lx.kind === WORD && QUERY_STARTS.includes(lx.kw))) {
+    return queryKind(lx) === READ ? READ : ATOMIC;
+  }
   // Otherwise only the DESCRIBE form: tbl_name [col_name | 'wild'].
-  if (modifiers) return false;
+  if (modifiers) return ATOMIC;
   if (lx.kind === WORD) {
-    if (lx.kw === K_DML || lx.kw === K_UPDATE || lx.kw === K_FOR) return false; // EXPLAIN UPDATE, FOR CONNECTION
+    const kw = lx.kw;
+    if (kw === K_INSERT || kw === K_DELETE || kw === K_UPDATE || kw === K_FOR) return ATOMIC; // EXPLAIN UPDATE, FOR CONNECTION
   } else if (lx.kind !== QUOTED) {
-    return false;
+    return ATOMIC;
   }
   let kind = lx.next();
-  if (lx.isPunct(46 /* . */)) {
+  if (lx.isPunct(DOT)) {
     kind = lx.next();
-    if (kind !== WORD && kind !== QUOTED) return false;
+    if (kind !== WORD && kind !== QUOTED) return ATOMIC;
     kind = lx.next();
   }
   if (kind === WORD || kind === QUOTED || kind === STRING) kind = lx.next();
-  return kind === END || lx.isPunct(SEMICOLON);
+  return kind === END || lx.isPunct(SEMICOLON) ? READ : ATOMIC;
 }
 
-/** One pass: true when the whole text is a single read (or, in a lenient pass, would be rejected unparsed). */
-function analyse(lx: Lexer): boolean {
-  let ok: boolean;
-  lx.next();
-  if (lx.kind === WORD) {
-    switch (lx.kw) {
-      case K_SHOW:
-        ok = true;
-        break;
-      case K_EXPLAIN:
-        ok = isReadOnlyExplain(lx);
-        break;
-      case K_ANALYZE: // MariaDB ANALYZE [FORMAT=JSON] SELECT … runs the query; ANALYZE TABLE writes statistics
-        lx.next();
-        ok = skipFormat(lx) && !lx.isWord(K_TABLE) && isQuery(lx);
-        break;
-      default:
-        ok = isQuery(lx);
+/** The kind of statement that starts at the first token. */
+function statementKind(lx: Lexer): number {
+  if (lx.kind !== WORD) return queryKind(lx);
+  switch (lx.kw) {
+    case K_SHOW:
+      return READ;
+    case K_EXPLAIN:
+      return explainKind(lx);
+    case K_ANALYZE: {
+      // MariaDB ANALYZE [FORMAT=JSON] SELECT … runs the query; ANALYZE TABLE writes statistics.
+      lx.next();
+      if (!skipFormat(lx)) return ATOMIC;
+      if (lx.isWord(K_TABLE)) return ATOMIC;
+      return queryKind(lx) === READ ? READ : ATOMIC;
     }
-  } else {
-    ok = isQuery(lx);
+    case K_ATOMIC_VERB:
+      return ATOMIC;
+    case K_SET:
+      lx.next();
+      return lx.isWord(K_STATEMENT) ? OTHER : ATOMIC; // SET STATEMENT … FOR <any statement>
+    default:
+      return queryKind(lx);
   }
-  // The rest of the text still has to pass the statement-wide rules. A lenient pass also reads on after a failed
-  // match, in case this reading of the text is one the server would reject unparsed.
-  if (ok || lx.lenient) {
+}
+
+/** One pass over the text under one reading of backslashes. */
+function analyse(lx: Lexer): PassResult {
+  lx.next();
+  const kind = lx.kind === END ? OTHER : statementKind(lx);
+  // The rest of the text still has to pass the statement-wide rules. A lenient pass reads on even when this reading
+  // is no statement we accept, in case the server would reject this reading unparsed.
+  if (kind !== OTHER || lx.lenient) {
     while (lx.next() !== END) {
       // drain
     }
   }
-  return lx.rejected || (ok && !lx.bad);
-}
-
-/**
- * Returns `true` only when `sql` is certainly a single plain read, so that re-sending it after the connection died
- * with the outcome unknown cannot change data or server state: `SELECT`, `SHOW`, `DESCRIBE`/`DESC`/`EXPLAIN` (of a
- * table or a query, including `EXPLAIN ANALYZE SELECT`), MariaDB `ANALYZE SELECT`, `WITH … SELECT`, `VALUES`,
- * `TABLE`, and parenthesised `(SELECT …)`, optionally preceded by whitespace and comments and followed by one `;`.
- *
- * Returns `false` for everything else, including: any other statement type; a second statement; `FOR UPDATE`,
- * `FOR SHARE` and `LOCK IN SHARE MODE`; `INTO` (`@var`, `OUTFILE`, `DUMPFILE`); calls to `GET_LOCK`,
- * `RELEASE_LOCK`, `RELEASE_ALL_LOCKS`, the locking-service functions, `NEXTVAL`, `SETVAL`, `NEXT VALUE FOR` and
- * `LAST_INSERT_ID(expr)`; executable comments (`/*! … *\/`, `/*M! … *\/`) anywhere; and text that cannot be lexed
- * (an unterminated quote or comment). Keywords are matched case-insensitively, and never inside string literals,
- * quoted identifiers or comments. When a backslash occurs inside a quoted literal the text is also checked as the
- * server would lex it under `NO_BACKSLASH_ESCAPES` and `ANSI_QUOTES`, and `true` requires every reading to agree
- * (or that reading to be rejected by the server as a syntax error, which runs nothing).
- *
- * Limit: a read that calls a stored function or loadable function which writes (`SELECT my_func()`) looks exactly
- * like a plain read and cannot be detected from the text; callers that issue such statements must opt out of retry
- * for that call. A `false` answer is always safe; it only means the statement is not retried.
- *
- * Runs in time linear in the length of `sql`, allocates little and caches nothing.
- */
-export function isReadOnlyStatement(sql: string): boolean {
-  if (typeof sql !== 'string') return false;
-  const first = new Lexer(sql, true, true, false); // the server default: backslash escapes, "…" is a string
-  if (!analyse(first)) return false;
-  const singleQuote = first.sawSingleQuoteBackslash;
-  const doubleQuote = first.sawDoubleQuoteBackslash;
-  // Until the first backslash inside a literal every reading lexes the same tokens, so without one we are done.
-  if (doubleQuote && !analyse(new Lexer(sql, true, false, true))) return false; // ANSI_QUOTES
-  if ((singleQuote || doubleQuote) && !analyse(new Lexer(sql, false, false, true))) return false; // NO_BACKSLASH_ESCAPES
-  return true;
+  if (lx.rejected) return BOTH;
+  if (kind === OTHER || lx.unsafe) return NEITHER;
+  return { plainRead: kind === READ && !lx.notRead, singleAtomic: true };
 }
 
 /** What the retry contract needs to know about a statement's text (see {@link statementFacts}). */
 export interface StatementFacts {
   /**
    * Certainly one plain read with no side effect: safe to send again when the connection died after it was sent.
+   * Implies `singleAtomic`.
    */
   readonly plainRead: boolean;
   /**
@@ -485,10 +829,37 @@ export interface StatementFacts {
 }
 
 /**
- * The facts the retry rules read, from the final text sent to the server. Conservative: every "not sure" is `false`.
+ * The facts the retry rules read, from the final text sent to the server (after placeholders, `raw()` and any
+ * `queryFormat`). Conservative: every "not sure" is `false`. See the top of this file for exactly what is accepted.
  * Called only when a retry is being decided, never on the hot path.
  */
 export function statementFacts(sql: string): StatementFacts {
-  // Placeholder until the classifier reports singleAtomic itself: false is always safe (it only stops a retry).
-  return { plainRead: isReadOnlyStatement(sql), singleAtomic: false };
+  if (typeof sql !== 'string' || sql.includes('\0')) return NEITHER; // NUL ends the server's # and -- comments
+  const lx = new Lexer(sql, true, true, false); // the server default: backslash escapes, "…" is a string
+  const first = analyse(lx);
+  if (!first.singleAtomic) return NEITHER;
+  // Until the first backslash inside a literal every reading lexes the same tokens, so without one we are done.
+  const doubleQuote = lx.sawDoubleQuoteBackslash;
+  if (!doubleQuote && !lx.sawSingleQuoteBackslash) return first;
+  let plainRead = first.plainRead;
+  let singleAtomic = true;
+  if (doubleQuote) {
+    const ansi = analyse(new Lexer(sql, true, false, true)); // ANSI_QUOTES: "…" is an identifier, without escapes
+    plainRead &&= ansi.plainRead;
+    singleAtomic &&= ansi.singleAtomic;
+  }
+  const nbe = analyse(new Lexer(sql, false, false, true)); // NO_BACKSLASH_ESCAPES (with or without ANSI_QUOTES)
+  plainRead &&= nbe.plainRead;
+  singleAtomic &&= nbe.singleAtomic;
+  return { plainRead: plainRead && singleAtomic, singleAtomic };
+}
+
+/**
+ * Returns `true` only when `sql` is certainly a single plain read, so that re-sending it after the connection died
+ * with the outcome unknown cannot change data or server state. Same as `statementFacts(sql).plainRead`; see the top
+ * of this file for exactly what is accepted. A `false` answer is always safe: it only means the statement is not
+ * retried after it was sent.
+ */
+export function isReadOnlyStatement(sql: string): boolean {
+  return statementFacts(sql).plainRead;
 }
