@@ -107,6 +107,8 @@ export class ResilientPool extends PoolClass {
   private waiting = 0;
   /** Waiting callers that had to queue (mysql2's queue length, for queueLimit). */
   private queued = 0;
+  /** Connections checked out by a caller and not yet released (state 'busy'). */
+  private held = 0;
   /** generic-pool acquires not yet settled; kept <= waiting callers, so none is ever orphaned for long. */
   private inFlight = 0;
   /** Connections released and settling (next tick); they go to waiters first. */
@@ -125,16 +127,26 @@ export class ResilientPool extends PoolClass {
     // a config that never does, then install the real one.
     super({ config: { connectionConfig, connectionLimit: 0, maxIdle: 0 } } as never);
     const { clock, ...publicOpts } = resolved;
+    // connectionLimit, maxIdle, idleTimeout, queueLimit and waitForConnections are read from here when they are
+    // used, as mysql2 reads its pool.config (its own tests change connectionLimit after createPool).
     this.config = {
       connectionConfig,
       waitForConnections: resolved.waitForConnections,
-      connectionLimit: resolved.connectionLimit,
       maxIdle: resolved.maxIdle,
       idleTimeout: resolved.idleTimeout,
       queueLimit: resolved.queueLimit,
       resetOnRelease: resolved.resetOnRelease,
       resilience: Object.freeze(publicOpts),
     } as PoolOptions & ResilientPoolConfig;
+    let connectionLimit = resolved.connectionLimit;
+    Object.defineProperty(this.config, 'connectionLimit', {
+      enumerable: true,
+      get: () => connectionLimit,
+      set: (value: unknown) => {
+        connectionLimit = checkConnectionLimit(value, resolved.minConnections);
+        setGenericPoolMax(this.gp, connectionLimit);
+      },
+    });
     this.opts = resolved;
     this.clock = clock;
     this.limits = computeLimits(resolved, undefined).limits;
@@ -147,7 +159,7 @@ export class ResilientPool extends PoolClass {
         return pool.shouldEvict(pooled.obj, available);
       }
     }
-    const max = resolved.connectionLimit > 0 ? resolved.connectionLimit : Number.MAX_SAFE_INTEGER;
+    const max = genericPoolMax(resolved.connectionLimit);
     const GenericPool = genericPool.Pool as unknown as new (...args: unknown[]) => genericPool.Pool<Resource>;
     this.gp = new GenericPool(
       Evictor,
@@ -166,7 +178,8 @@ export class ResilientPool extends PoolClass {
         // skip window), the coldest ones age out and are evicted.
         fifo: false,
         evictionRunIntervalMillis: 1_000,
-        numTestsPerEvictionRun: Math.min(max, 1_000),
+        // Every idle connection each run (the number is only an upper bound), whatever connectionLimit becomes.
+        numTestsPerEvictionRun: 1_000,
         // Our Evictor decides; these only keep generic-pool's defaults from acting.
         softIdleTimeoutMillis: -1,
         idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
@@ -222,16 +235,19 @@ export class ResilientPool extends PoolClass {
       process.nextTick(cb, poolClosedError());
       return;
     }
-    const gp = this.gp;
-    // As in mysql2: a caller "waits" only when no connection is free (a released
-    // one settling this tick counts as free) and no new one may be opened.
-    const mustWait = gp.available === 0 && gp.spareResourceCapacity <= 0 && this.releasing === 0;
+    const { connectionLimit, waitForConnections, queueLimit } = this.config;
+    // As in mysql2: a caller waits ("enqueue", queueLimit, waitForConnections)
+    // when every connection the limit allows is held by a caller or promised to
+    // a caller already waiting. A connection released this tick is free, as it
+    // is at once in mysql2; one that callers waiting before this one will take
+    // is not, however many arrive in the same tick.
+    const mustWait = connectionLimit > 0 && this.held + this.waiting >= connectionLimit;
     if (mustWait) {
-      if (!this.opts.waitForConnections) {
+      if (!waitForConnections) {
         process.nextTick(cb, new PoolError(ErrorCodes.NO_CONNECTIONS, 'No connections available.'));
         return;
       }
-      if (this.opts.queueLimit > 0 && this.queued >= this.opts.queueLimit) {
+      if (queueLimit > 0 && this.queued >= queueLimit) {
         process.nextTick(cb, new PoolError(ErrorCodes.QUEUE_LIMIT, 'Queue limit reached.'));
         return;
       }
@@ -311,6 +327,7 @@ export class ResilientPool extends PoolClass {
     this.stopWaiting();
     if (waiter.queued) this.queued--;
     entry.state = 'busy';
+    this.held++;
     markCheckedOut(entry.conn);
     this.stats_.acquired(this.clock.now() - waiter.startedAt);
     this.emit('acquire', entry.conn);
@@ -397,7 +414,7 @@ export class ResilientPool extends PoolClass {
     return new PoolError(
       ErrorCodes.ACQUIRE_TIMEOUT,
       `Timed out after ${this.opts.acquireTimeout} ms waiting for a connection ` +
-        `(pool: ${s.total} open, ${s.idle} idle, ${s.busy} in use, ${s.waiting} waiting, limit ${this.opts.connectionLimit || 'none'}${cause})`,
+        `(pool: ${s.total} open, ${s.idle} idle, ${s.busy} in use, ${s.waiting} waiting, limit ${this.config.connectionLimit || 'none'}${cause})`,
       last ? { cause: last } : undefined,
     );
   }
@@ -411,6 +428,7 @@ export class ResilientPool extends PoolClass {
     this.stopLeakWatch(entry);
     entry.lastUsedAt = this.clock.now();
     entry.state = 'releasing';
+    this.held--;
     this.releasing++;
     // Settle on the next tick: a release from inside a command's callback runs
     // while mysql2 still has that command on the wire, and a waiter must not run
@@ -473,6 +491,7 @@ export class ResilientPool extends PoolClass {
     if (entry.state === 'closed' || entry.state === 'idle') return;
     this.stopLeakWatch(entry);
     entry.closeReason ??= reason;
+    if (entry.state === 'busy') this.held--;
     entry.state = 'closed';
     this.closeEntry(entry, reason);
     if (this.gp.isBorrowedResource(entry)) void this.gp.destroy(entry);
@@ -646,10 +665,29 @@ export class ResilientPool extends PoolClass {
     const now = this.clock.now();
     let reason = this.idleCloseReason(resource, now);
     const aboveMin = this.gp.size > this.opts.minConnections;
-    if (!reason && aboveMin && now - resource.lastUsedAt >= this.limits.idleTimeout) reason = 'idle';
-    if (!reason && aboveMin && available > this.opts.maxIdle) reason = 'max-idle';
+    if (!reason && aboveMin && now - resource.lastUsedAt >= this.idleTimeoutInForce()) reason = 'idle';
+    // Above maxIdle, the coldest go and the maxIdle most recently released stay, as in mysql2 (generic-pool walks
+    // its idle list hottest first, so "is this one of the hottest" is asked of each, not "are there too many").
+    const { maxIdle } = this.config;
+    if (!reason && aboveMin && available > maxIdle && this.hotterIdle(resource) >= maxIdle) reason = 'max-idle';
     if (reason) resource.closeReason = reason;
     return reason !== undefined;
+  }
+
+  /** Idle connections released more recently than `entry` (ties broken by age, so exactly one order holds). */
+  private hotterIdle(entry: PoolEntry): number {
+    let n = 0;
+    for (const e of this.entries) {
+      if (e === entry || e.state !== 'idle') continue;
+      if (e.lastUsedAt > entry.lastUsedAt || (e.lastUsedAt === entry.lastUsedAt && e.id > entry.id)) n++;
+    }
+    return n;
+  }
+
+  /** pool.config.idleTimeout as it is now (0: none), within what the server and network allow. */
+  private idleTimeoutInForce(): number {
+    const requested = this.config.idleTimeout > 0 ? this.config.idleTimeout : Infinity;
+    return Math.min(requested, this.limits.idleLimit);
   }
 
   private destroyResource(resource: Resource): Promise<void> {
@@ -665,6 +703,7 @@ export class ResilientPool extends PoolClass {
   private closeEntry(entry: PoolEntry, reason: CloseReason): void {
     if (!this.entries.delete(entry)) return;
     this.stopLeakWatch(entry);
+    if (entry.state === 'busy') this.held--;
     entry.state = 'closed';
     entry.closeReason ??= reason;
     const conn = entry.conn;
@@ -813,7 +852,7 @@ export class ResilientPool extends PoolClass {
 
   /** The limits in force after reading the server: idle timeout, lifetime, presumed-dead idle age. */
   effectiveLimits(): Readonly<Limits & { server: ServerInfo | undefined }> {
-    return { ...this.limits, server: this.server };
+    return { ...this.limits, idleTimeout: this.idleTimeoutInForce(), server: this.server };
   }
 
   override promise(promiseImpl?: PromiseConstructor): ResilientPromisePool {
@@ -832,6 +871,30 @@ ResilientPool.prototype.query = function query(this: ResilientPool, ...args: unk
 ResilientPool.prototype.execute = function execute(this: ResilientPool, ...args: unknown[]) {
   return runPoolCommand(this, 'execute', args);
 } as ResilientPool['execute'];
+
+/** generic-pool's `max` for a mysql2 connectionLimit (0: no limit). */
+function genericPoolMax(connectionLimit: number): number {
+  return connectionLimit > 0 ? connectionLimit : Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * A new connectionLimit takes effect for the next connection generic-pool would open. generic-pool 3.9 (pinned) has
+ * no setter; it reads `_config.max` each time it decides whether it may create.
+ */
+function setGenericPoolMax(gp: genericPool.Pool<Resource>, connectionLimit: number): void {
+  (gp as unknown as { _config: { max: number } })._config.max = genericPoolMax(connectionLimit);
+}
+
+/** A connectionLimit assigned after creation: a non-negative integer, not below minConnections (generic-pool keeps min open whatever max says). */
+function checkConnectionLimit(value: unknown, minConnections: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new RangeError(`resilient-mysql-pool: connectionLimit must be a non-negative integer, got ${String(value)}`);
+  }
+  if (value > 0 && value < minConnections) {
+    throw new RangeError(`resilient-mysql-pool: connectionLimit (${value}) must not be below minConnections (${minConnections})`);
+  }
+  return value;
+}
 
 /**
  * Resolves when `done` settles (either way) or `ms` pass, whichever first. The

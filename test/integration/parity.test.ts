@@ -680,6 +680,118 @@ for (const impl of IMPLS) {
       });
     });
 
+    // Found by running mysql2's own pool tests (test-pool-end's "Promise Pool End") against this pool.
+    describe('a burst in the tick both connections (limit 2) were released in', () => {
+      /** Holds two connections, releases both, then starts four checkouts in the same tick. */
+      async function burst(pool: Pool, hold: Holder['hold']) {
+        const [a, b] = [await hold(), await hold()];
+        const events = recordEvents(pool, ['enqueue']);
+        a.release();
+        b.release();
+        const settled = Array.from({ length: 4 }, () =>
+          getConnection(pool).then(
+            (conn) => ({ conn, err: undefined }),
+            (err: AnyError) => ({ conn: undefined, err }),
+          ),
+        );
+        const enqueuedInTick = count(events, 'enqueue');
+        return { a, b, settled, enqueuedInTick };
+      }
+
+      test("two take the released connections, two wait ('enqueue' twice)", T, async () => {
+        await withPool(impl, { connectionLimit: 2 }, async ({ pool, hold }) => {
+          const { a, b, settled, enqueuedInTick } = await burst(pool, hold);
+          assert.equal(enqueuedInTick, 2);
+          const [first, second] = await within(Promise.all(settled.slice(0, 2)), 5_000, 'the first two checkouts');
+          assert.deepEqual(new Set([first!.conn, second!.conn]), new Set([a, b]));
+          first!.conn!.release();
+          second!.conn!.release();
+          const [third, fourth] = await within(Promise.all(settled.slice(2)), 5_000, 'the two that waited');
+          assert.deepEqual(new Set([third!.conn, fourth!.conn]), new Set([a, b]));
+          third!.conn!.release();
+          fourth!.conn!.release();
+        });
+      });
+
+      test("queueLimit 1: the fourth gets 'Queue limit reached.'", T, async () => {
+        await withPool(impl, { connectionLimit: 2, queueLimit: 1 }, async ({ pool, hold }) => {
+          const { settled, enqueuedInTick } = await burst(pool, hold);
+          assert.equal(enqueuedInTick, 1);
+          const fourth = await within(settled[3]!, 5_000, 'the fourth checkout');
+          assert.equal(fourth.err?.message, 'Queue limit reached.');
+          const [first, second] = await within(Promise.all(settled.slice(0, 2)), 5_000, 'the first two checkouts');
+          first!.conn!.release();
+          const third = await within(settled[2]!, 5_000, 'the queued checkout');
+          assert.equal(third.err, undefined, `third: ${third.err?.message}`);
+          second!.conn!.release();
+          third.conn!.release();
+        });
+      });
+
+      test("waitForConnections false: the third and fourth get 'No connections available.'", T, async () => {
+        await withPool(impl, { connectionLimit: 2, waitForConnections: false }, async ({ pool, hold }) => {
+          const { settled, enqueuedInTick } = await burst(pool, hold);
+          assert.equal(enqueuedInTick, 0);
+          const outcomes = await within(Promise.all(settled), 5_000, 'four checkouts');
+          assert.deepEqual(
+            outcomes.map((o) => o.err?.message ?? 'connection'),
+            ['connection', 'connection', 'No connections available.', 'No connections available.'],
+          );
+          for (const o of outcomes) o.conn?.release();
+        });
+      });
+    });
+
+    test('maxIdle 1: the most recently released connection is the one kept', T, async () => {
+      await withPool(impl, { connectionLimit: 3, maxIdle: 1, idleTimeout: 60_000 }, async ({ hold }) => {
+        const conns = [await hold(), await hold(), await hold()];
+        const threads = conns.map((c) => c.threadId);
+        for (const c of conns) c.release();
+        // Trimmed within a second or two (both pools check once a second); the server shows which one is left.
+        await until(
+          async () => {
+            const ids = await processIds();
+            return threads.filter((id) => ids.has(id)).length === 1;
+          },
+          5_000,
+          'idle connections above maxIdle to be closed',
+        );
+        const kept = await hold();
+        assert.equal(kept, conns[2], `kept thread ${kept.threadId}; released in order ${threads.join(', ')}`);
+        kept.release();
+      });
+    });
+
+    // mysql2's tests change pool.config after createPool (test-pool-disconnect, test-parameters-questionmark).
+    describe('limits changed in pool.config after creation are in force', () => {
+      test('connectionLimit', T, async () => {
+        await withPool(impl, {}, async ({ pool, hold }) => {
+          pool.config.connectionLimit = 1;
+          const events = recordEvents(pool);
+          const a = await hold();
+          const waiting = hold();
+          assert.equal(count(events, 'enqueue'), 1, `events: ${events.join(', ')}`);
+          a.release();
+          assert.equal(await within(waiting, 5_000, 'the queued checkout'), a);
+          assert.equal(count(events, 'connection'), 1);
+        });
+      });
+
+      test('waitForConnections and queueLimit', T, async () => {
+        await withPool(impl, { connectionLimit: 1 }, async ({ pool, hold }) => {
+          const a = await hold();
+          pool.config.waitForConnections = false;
+          assert.equal((await rejection(getConnection(pool))).message, 'No connections available.');
+          pool.config.waitForConnections = true;
+          pool.config.queueLimit = 1;
+          const waiting = hold();
+          assert.equal((await rejection(getConnection(pool))).message, 'Queue limit reached.');
+          a.release();
+          assert.equal(await within(waiting, 5_000, 'the queued checkout'), a);
+        });
+      });
+    });
+
     // ----------------------------------------------------------------------- promise API
 
     test('pool.promise(): query/execute give [rows, fields]; getConnection; .pool; errors', T, async () => {
