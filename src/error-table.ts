@@ -9,6 +9,8 @@
  * MariaDB), so numbers are looked up per server flavour.
  */
 
+import { rethrowLater } from './isolate.js';
+
 export type Flavor = 'mysql' | 'mariadb';
 
 export interface ErrorAction {
@@ -163,7 +165,11 @@ export function classify(err: unknown, flavor: Flavor): ErrorAction | null {
   return e.fatal === true ? FATAL : null;
 }
 
-/** Applies the user's override (the `classifyError` option), if any. */
+/**
+ * Applies the user's override (the `classifyError` option), if any. An
+ * override that throws is user code failing, not a verdict: the table's own
+ * answer stands, and the exception is rethrown on the next tick (see isolate.ts).
+ */
 export function classifyWith(
   err: unknown,
   flavor: Flavor,
@@ -171,6 +177,12 @@ export function classifyWith(
 ): ErrorAction | null {
   const act = classify(err, flavor);
   if (!override) return act;
-  const chosen = override(err as Error, act);
+  let chosen: ErrorAction | null | undefined;
+  try {
+    chosen = override(err as Error, act);
+  } catch (thrown) {
+    rethrowLater(thrown);
+    return act;
+  }
   return chosen === undefined ? act : chosen;
 }

@@ -28,6 +28,7 @@ import {
 import { describeConfig, resolveOptions } from './options.js';
 import type { ResilientPoolOptions, ResolvedOptions } from './options.js';
 import { Backoff } from './backoff.js';
+import { emitIsolated, rethrowLater } from './isolate.js';
 import { noteStatement } from './transactions.js';
 import { runPoolCommand } from './query-runner.js';
 import type { ResilientPromisePool } from './promise.js';
@@ -331,7 +332,7 @@ export class ResilientPool extends PoolClass {
     markCheckedOut(entry.conn);
     this.stats_.acquired(this.clock.now() - waiter.startedAt);
     this.emit('acquire', entry.conn);
-    waiter.cb(null, entry);
+    answer(waiter, null, entry);
   }
 
   private fail(waiter: Waiter, err: Error): void {
@@ -340,7 +341,7 @@ export class ResilientPool extends PoolClass {
     this.stopWaiting();
     if (waiter.queued) this.queued--;
     this.stats_.acquireFailed();
-    waiter.cb(err);
+    answer(waiter, err);
   }
 
   /**
@@ -832,6 +833,17 @@ export class ResilientPool extends PoolClass {
     log.pool('ended: %o', this.snapshot());
   }
 
+  // ---------------------------------------------------------------- events
+
+  /**
+   * EventEmitter's emit with every listener isolated (see isolate.ts): a
+   * listener that throws cannot leave a slot in use or a caller unanswered;
+   * its exception surfaces as an uncaught exception on the next tick.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    return emitIsolated(this, event, args);
+  }
+
   // ---------------------------------------------------------------- introspection
 
   /** @internal Counts for error messages and stats. */
@@ -894,6 +906,20 @@ function checkConnectionLimit(value: unknown, minConnections: number): number {
     throw new RangeError(`resilient-mysql-pool: connectionLimit (${value}) must not be below minConnections (${minConnections})`);
   }
   return value;
+}
+
+/**
+ * Calls a waiter back. The callback leads to user code (getConnection's
+ * callback, a query's); an exception from it must not unwind the pool's
+ * bookkeeping (a timer's loop over waiters, a promise continuation that would
+ * turn it into an unhandled rejection).
+ */
+function answer(waiter: Waiter, err: Error | null, entry?: PoolEntry): void {
+  try {
+    waiter.cb(err, entry);
+  } catch (thrown) {
+    rethrowLater(thrown);
+  }
 }
 
 /**

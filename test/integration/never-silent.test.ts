@@ -52,11 +52,15 @@ const IMPLS: Impl[] = [
 let work: string;
 let downPort: number;
 
-/** Writes `source` (with MODULE and OPTIONS replaced) to a file and runs it in a plain node. */
+/** Writes `source` (with MODULE, MYSQL2 and OPTIONS replaced) to a file and runs it in a plain node. */
 async function runScript(name: string, ext: 'cjs' | 'mjs', source: string, modulePath: string, options: object): Promise<ChildRun> {
   const specifier = ext === 'mjs' ? pathToFileURL(modulePath).href : modulePath;
   const file = join(work, `${name}.${ext}`);
-  writeFileSync(file, source.replaceAll('MODULE', JSON.stringify(specifier)).replaceAll('OPTIONS', JSON.stringify(options)));
+  const text = source
+    .replaceAll('MODULE', JSON.stringify(specifier))
+    .replaceAll('MYSQL2', JSON.stringify(require.resolve('mysql2')))
+    .replaceAll('OPTIONS', JSON.stringify(options));
+  writeFileSync(file, text);
   return runChild(process.execPath, [file], { cwd: work, env: childEnv(), timeoutMs: CHILD_MS });
 }
 
@@ -237,5 +241,139 @@ pool.getConnection((err, conn) => {
     assert.equal(r.timedOut, false, what);
     assert.equal(r.status, 0, what);
     assert.match(r.stdout, /ended; open sockets: 0/, what);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// User code that throws
+
+/** Script prelude: uncaught exceptions collected, an unhandled rejection fails the script, bounded waits. */
+const COLLECT = `
+const uncaught = [];
+process.on('uncaughtException', (e) => uncaught.push(e.message));
+process.on('unhandledRejection', (e) => { console.log('UNHANDLED ' + (e && e.message)); process.exit(3); });
+const within = (promise, ms, what) => new Promise((resolve) => {
+  const t = setTimeout(() => resolve('no answer: ' + what), ms);
+  promise.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); resolve('rejected: ' + e.message); });
+});
+const ask = (pool, sql, values) => within(new Promise((resolve) => {
+  try {
+    pool.query(sql, values, (err, rows) => resolve(err ? 'error ' + err.code + ' after ' + err.attempts : 'ok ' + JSON.stringify(rows[0])));
+  } catch (e) {
+    resolve('threw ' + e.message);
+  }
+}), 8000, sql);
+const report = (result) => { console.log('@@result ' + JSON.stringify({ ...result, uncaught })); process.exit(0); };
+`;
+
+function resultOf(r: ChildRun): { uncaught: string[]; [k: string]: unknown } {
+  const line = r.stdout.split('\n').find((l) => l.startsWith('@@result '));
+  assert.ok(line, `no result line\n${describeRun('child', r)}`);
+  return JSON.parse(line.slice('@@result '.length)) as { uncaught: string[] };
+}
+
+describe('user code that throws never changes the pool or a caller\'s answer', () => {
+  let server: TestServer;
+
+  before(
+    async () => {
+      server = await startServer();
+    },
+    { timeout: 90_000 },
+  );
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('an acquire listener that throws once: the next caller is still served (connectionLimit 1)', T, async () => {
+    const source = `
+const { createPool } = require(MODULE);
+${COLLECT}
+const pool = createPool({ ...OPTIONS, connectionLimit: 1 });
+let thrown = 0;
+pool.on('acquire', () => { if (thrown++ === 0) throw new Error('acquire listener threw'); });
+(async () => {
+  const first = await ask(pool, 'SELECT ? AS n', [1]);
+  const second = await ask(pool, 'SELECT ? AS n', [2]);
+  report({ first, second });
+})();
+`;
+    const results = [];
+    for (const impl of IMPLS) {
+      // acquireTimeout: a slot left in use shows as POOL_ACQUIRE_TIMEOUT in 3 s, not 10 (mysql2 ignores it, warning).
+      const options = { ...server.connectionOptions(), ...(impl.name === 'resilient' ? { acquireTimeout: 3_000 } : {}) };
+      const r = await runScript(`${impl.name}-acquire-throws`, 'cjs', source, impl.callback, options);
+      const what = describeRun(impl.name, r);
+      assert.equal(r.status, 0, what);
+      const result = resultOf(r);
+      assert.equal(result.second, 'ok {"n":2}', what);
+      results.push(result);
+    }
+    // This pool: the first caller's answer is unchanged too, and the exception surfaces once, as uncaught.
+    // (mysql2 leaves that first caller without an answer, and its exception is lost.)
+    assert.deepEqual(results[1], { first: 'ok {"n":1}', second: 'ok {"n":2}', uncaught: ['acquire listener threw'] });
+  });
+
+  test('every event listener and classifyError throwing: the same answers, each exception surfaces as uncaught', T, async () => {
+    const EVENTS = ['acquire', 'release', 'connection', 'enqueue', 'evict', 'warn', 'leak', 'error', 'retry'];
+    const source = `
+const { createPool } = require(MODULE);
+const mysql = require(MYSQL2);
+${COLLECT}
+const EVENTS = ${JSON.stringify(EVENTS)};
+const heard = new Set();
+const throwing = (pool) => {
+  for (const ev of EVENTS) pool.on(ev, () => { heard.add(ev); throw new Error(ev + ' listener threw'); });
+};
+const classifyError = () => { throw new Error('classifyError threw'); };
+// networkIdleTimeout below the default maxLifetime: a 'warn' (OPTION_CLAMPED) on the first connection.
+const pool = createPool({ ...OPTIONS, connectionLimit: 1, acquireTimeout: 3000, networkIdleTimeout: 60000, leakDetectionThreshold: 50, classifyError });
+throwing(pool);
+const heardNext = (ev) => within(new Promise((resolve) => pool.once(ev, resolve)), 8000, ev);
+(async () => {
+  const answers = {};
+  // connection, acquire, enqueue (limit 1, two callers), release; a SQL error through classifyError.
+  [answers.first, answers.second] = await Promise.all([ask(pool, 'SELECT 1 AS n'), ask(pool, 'SELECT 2 AS n')]);
+  answers.sqlError = await ask(pool, 'SELECT * FROM no_such_table');
+  // leak, then evict (destroyed by its holder).
+  const conn = await within(new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c)))), 8000, 'getConnection');
+  await heardNext('leak');
+  conn.destroy();
+  // error: the server kills the idle connection (MariaDB tells it, ERR 1927).
+  answers.third = await ask(pool, 'SELECT CONNECTION_ID() AS id');
+  const id = JSON.parse(answers.third.slice(3)).id;
+  const admin = mysql.createConnection(OPTIONS);
+  const killed = heardNext('error');
+  await within(admin.promise().query('KILL ' + id), 8000, 'KILL');
+  await killed;
+  admin.destroy();
+  answers.fourth = await ask(pool, 'SELECT 4 AS n');
+  // retry: a pool whose server is down retries (its classifyError throws too) and gives the real error.
+  const down = createPool({ host: '127.0.0.1', port: ${'${DOWN_PORT}'}, user: 'nobody', classifyError });
+  throwing(down);
+  answers.down = await ask(down, 'SELECT 1');
+  report({ answers, heard: [...heard].sort() });
+})();
+`.replace('${DOWN_PORT}', String(downPort));
+    const impl = IMPLS[1]!;
+    const r = await runScript('every-listener-throws', 'cjs', source, impl.callback, server.connectionOptions());
+    const what = describeRun(impl.name, r);
+    assert.equal(r.status, 0, what);
+    const result = resultOf(r) as unknown as { answers: Record<string, string>; heard: string[]; uncaught: string[] };
+    assert.deepEqual(result.answers, {
+      first: 'ok {"n":1}',
+      second: 'ok {"n":2}',
+      sqlError: 'error ER_NO_SUCH_TABLE after 1',
+      third: result.answers.third,
+      fourth: 'ok {"n":4}',
+      // The table's answer (retry ECONNREFUSED) stands when the override throws: three attempts, as without it.
+      down: 'error ECONNREFUSED after 3',
+    }, what);
+    assert.match(result.answers.third!, /^ok \{"id":\d+\}$/, what);
+    assert.deepEqual(result.heard, [...EVENTS].sort(), what);
+    for (const ev of EVENTS) assert.ok(result.uncaught.includes(`${ev} listener threw`), `${ev}: ${what}`);
+    assert.ok(result.uncaught.includes('classifyError threw'), what);
+    assert.deepEqual([...new Set(result.uncaught)].sort(), [...EVENTS.map((e) => `${e} listener threw`), 'classifyError threw'].sort(), what);
   });
 });
