@@ -179,14 +179,16 @@ function isDashDashTerminator(c: number): boolean {
   return c <= 32 || c === 127;
 }
 
-/** Why a pass ended early. */
+/** The facts one reading of the text supports. */
 interface PassResult {
   readonly plainRead: boolean;
   readonly singleAtomic: boolean;
 }
 
-const NEITHER: PassResult = { plainRead: false, singleAtomic: false };
-const BOTH: PassResult = { plainRead: true, singleAtomic: true };
+// The only three answers there are; frozen, so no caller can change them for the next.
+const NEITHER: PassResult = Object.freeze({ plainRead: false, singleAtomic: false });
+const ATOMIC_ONLY: PassResult = Object.freeze({ plainRead: false, singleAtomic: true });
+const BOTH: PassResult = Object.freeze({ plainRead: true, singleAtomic: true });
 
 /**
  * One tokenising pass over `sql` under one assumption about how the server lexes backslashes in quoted text
@@ -240,7 +242,11 @@ class Lexer {
   private depth = 0;
   private afterSemicolon = false;
   private awaitingLastInsertIdArgument = false;
-  /** "name (" was seen and is a call unless the next token starts a subquery: f(SELECT …) is not valid SQL. */
+  /**
+   * "name (" was seen and is a call unless the next token starts a subquery: a function argument cannot be a bare
+   * query (f(SELECT 1) is a syntax error; it takes f((SELECT 1))), so LATERAL (SELECT …) and ANY (SELECT …) are not
+   * calls whatever the server thinks of those words.
+   */
   private pendingCall = false;
   /** Set by the statement parser: the next "(" opens a column list, not an argument list. */
   columnListNext = false;
@@ -293,7 +299,8 @@ class Lexer {
     const kind = this.kind;
     if (this.pendingCall) {
       this.pendingCall = false;
-      const subquery = kind === WORD && (this.kw === K_SELECT || this.kw === K_WITH || this.kw === K_VALUES || this.kw === K_TABLE);
+      // Only SELECT and WITH: f(VALUES(c)) in ON DUPLICATE KEY UPDATE is a call with the argument VALUES(c).
+      const subquery = kind === WORD && (this.kw === K_SELECT || this.kw === K_WITH);
       if (!subquery) return this.fail(); // a call of a function outside the allow-list
     }
     if (this.awaitingLastInsertIdArgument) {
@@ -503,8 +510,8 @@ class Lexer {
       this.end = i - 1;
       this.pos = i;
       return !this.unsafe;
-    } else if (isDigit(c)) {
-      i = this.number(i);
+    } else if (isDigit(c) || (c === DOT && isDigit(sql.charCodeAt(i + 1)))) {
+      i = this.number(i); // .5 is a number too (MY_LEX_REAL_OR_POINT), so .5FROM is a number glued to a word
       if (i < 0) return false;
     } else if (isIdentChar(c)) {
       i = this.word(i);
@@ -559,7 +566,7 @@ class Lexer {
     }
     while (isDigit(sql.charCodeAt(i))) i++;
     c = sql.charCodeAt(i);
-    if (c === 101 || c === 69) {
+    if (i > start && (c === 101 || c === 69)) {
       // 1e5, 1e+5, 1E-5 are floats; 1e, 1ex, 1e+x are identifiers (1e+x: the identifier 1e, then +).
       let k = i + 1;
       const sign = sql.charCodeAt(k);
@@ -568,7 +575,7 @@ class Lexer {
       while (isDigit(sql.charCodeAt(k))) k++;
       return this.numberEnd(k);
     }
-    if (isIdentChar(c)) return this.word(start); // 1abc, 2024_sales
+    if (i > start && isIdentChar(c)) return this.word(start); // 1abc, 2024_sales
     if (c === DOT && sql.charCodeAt(i + 1) !== DOT) {
       // 1.5, 1., 1.5e3 (MariaDB reads 1..2 as 1 then "..": the number ends before the second dot in both servers).
       i++;
@@ -809,7 +816,7 @@ function analyse(lx: Lexer): PassResult {
   }
   if (lx.rejected) return BOTH;
   if (kind === OTHER || lx.unsafe) return NEITHER;
-  return { plainRead: kind === READ && !lx.notRead, singleAtomic: true };
+  return kind === READ && !lx.notRead ? BOTH : ATOMIC_ONLY;
 }
 
 /** What the retry contract needs to know about a statement's text (see {@link statementFacts}). */
@@ -851,7 +858,7 @@ export function statementFacts(sql: string): StatementFacts {
   const nbe = analyse(new Lexer(sql, false, false, true)); // NO_BACKSLASH_ESCAPES (with or without ANSI_QUOTES)
   plainRead &&= nbe.plainRead;
   singleAtomic &&= nbe.singleAtomic;
-  return { plainRead: plainRead && singleAtomic, singleAtomic };
+  return !singleAtomic ? NEITHER : plainRead ? BOTH : ATOMIC_ONLY;
 }
 
 /**
