@@ -280,10 +280,17 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
   ["N", "INSERT INTO t VALUES ('a\\'); CALL p(); -- ')", 'under NO_BACKSLASH_ESCAPES a CALL follows'],
   ['N', 'SELECT "a\\" ; DELETE FROM t; -- "', 'under ANSI_QUOTES this is two statements'],
   ['N', 'SELECT "a\\" FROM t UNION SELECT GET_LOCK(\'x\', 1) -- "', 'under ANSI_QUOTES this calls GET_LOCK'],
-  ['N', "SELECT \"x\\\", 'y\\\" FROM t WHERE get_lock('a', 1) -- '", 'only the ANSI_QUOTES reading shows the call'],
-  ["N", "SELECT \"a\\\" , ' FROM t\" , NEXTVAL(s) -- '", 'only the ANSI_QUOTES reading shows NEXTVAL'],
-  ["N", "SELECT \"\\\" ' \" ; DELETE FROM t -- '", 'only the ANSI_QUOTES reading has a second statement'],
-  ['N', "SELECT 'a\\' , \"b\" , 1 FROM t WHERE 1 -- ' ; DELETE FROM t", 'NO_BACKSLASH_ESCAPES: a -- comment hides nothing here but the rest is a second statement'],
+  // Only one reading reveals the side effect, and in that reading the text is complete (no literal left open).
+  ['N', String.raw`SELECT "\" , 'a\' , ' , GET_LOCK(1) , ' -- ' \"" AS c`, 'only the ANSI_QUOTES reading shows the call'],
+  ['N', String.raw`SELECT "\" , 'a\' , ' , NEXTVAL(s) , ' -- ' \"" AS c`, 'only the ANSI_QUOTES reading shows NEXTVAL'],
+  ['N', String.raw`SELECT "\" , 'a\' , ' ; DELETE FROM t ; ' -- ' \"" AS c`, 'only the ANSI_QUOTES reading has a second statement'],
+  ['A', String.raw`SELECT "\" , 'a\' , ' FOR UPDATE ' -- ' \"" AS c`, 'only the ANSI_QUOTES reading locks'],
+  ['R', String.raw`SELECT "\" , 'a\' , ' , CONCAT(1) , ' -- ' \"" AS c`, 'the same shape with nothing to reveal'],
+  ['N', String.raw`SELECT 'a\' , GET_LOCK(1) , ' -- '`, 'only the NO_BACKSLASH_ESCAPES reading shows the call'],
+  ['A', String.raw`SELECT 'a\' FOR UPDATE ' -- '`, 'only the NO_BACKSLASH_ESCAPES reading locks'],
+  ['R', String.raw`SELECT 'a\' , CONCAT(1) , ' -- '`, 'the same shape with nothing to reveal'],
+  ['R', String.raw`SELECT "a\" , 'b" AS c`, 'ANSI_QUOTES and NO_BACKSLASH_ESCAPES reject it unparsed (unterminated literal)'],
+  ['N', String.raw`SELECT "a\" ; 'b" AS c`, 'under ANSI_QUOTES a ";" comes before the unterminated literal'],
 
   // ---- Function calls: only allow-listed built-ins, glued to "(".
   ["N", "SELECT GET_LOCK('x', 10)"],
