@@ -29,6 +29,7 @@ import { describeConfig, resolveOptions } from './options.js';
 import type { ResilientPoolOptions, ResolvedOptions } from './options.js';
 import { Backoff } from './backoff.js';
 import { emitIsolated, rethrowLater } from './isolate.js';
+import { poolConnectTraced, tracePoolConnect } from './tracing.js';
 import { noteStatement } from './transactions.js';
 import { runPoolCommand } from './query-runner.js';
 import type { ResilientPromisePool } from './promise.js';
@@ -194,7 +195,7 @@ export class ResilientPool extends PoolClass {
     const threshold = this.opts.leakDetectionThreshold;
     // Captured here, where the caller is on the stack; only when leak detection is on.
     const origin = threshold > 0 ? new Error('connection checked out here') : undefined;
-    this.acquire(this.deadlineFrom(this.clock.now()), (err, entry) => {
+    this.checkout(this.deadlineFrom(this.clock.now()), (err, entry) => {
       if (err) return cb(err, undefined as never);
       if (origin) this.watchForLeak(entry!, origin, threshold);
       cb(null, entry!.conn);
@@ -224,6 +225,20 @@ export class ResilientPool extends PoolClass {
   /** @internal Deadline for a checkout starting now; Infinity when acquireTimeout is 0. */
   deadlineFrom(now: number): number {
     return this.opts.acquireTimeout > 0 ? now + this.opts.acquireTimeout : Infinity;
+  }
+
+  /**
+   * @internal acquire(), published on mysql2's `mysql2:pool:connect` tracing
+   * channel as mysql2's getConnection is (see tracing.ts). One checkout, one
+   * trace: a pool-level query that retries publishes one per attempt.
+   */
+  checkout(deadline: number, cb: Waiter['cb']): void {
+    if (!poolConnectTraced()) return this.acquire(deadline, cb);
+    tracePoolConnect(
+      this.config.connectionConfig,
+      (done) => this.acquire(deadline, (err, entry) => (err ? done(err) : done(null, entry!.conn))),
+      (err, conn) => cb(err, entryOf(conn)),
+    );
   }
 
   /**

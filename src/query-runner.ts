@@ -60,7 +60,7 @@ class PoolCall {
 
   start(first?: Command): void {
     this.attempt++;
-    this.pool.acquire(this.deadline, (err, entry) => {
+    this.pool.checkout(this.deadline, (err, entry) => {
       if (err) return this.failed(err, undefined, false);
       if (this.kind === 'query') this.runQuery(entry!, this.makeQuery(this.attempt === 1 ? first : undefined));
       else this.runExecute(entry!);
@@ -253,7 +253,7 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
   const deadline = pool.deadlineFrom(pool.clock.now());
   const start = () => {
     attempt++;
-    pool.acquire(deadline, (err, entry) => {
+    pool.checkout(deadline, (err, entry) => {
       if (err) {
         const action = classifyWith(err, 'mysql', pool.opts.classifyError);
         const now = pool.clock.now();
