@@ -5,6 +5,7 @@
  * APM tools (OpenTelemetry, Datadog, Sentry) build their checkout and query spans from these.
  */
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import dc from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
 import mysql2 from 'mysql2';
@@ -234,6 +235,45 @@ describe('diagnostics channels: the same events and payloads as mysql2', () => {
     }
     assert.equal(names(seen.resilient).filter((n) => n === 'mysql2:pool:connect start').length, 2);
     assert.deepEqual(seen.resilient, seen.mysql2);
+  });
+
+  test('a store bound to the checkout span is the context of the getConnection and query callbacks', T, async () => {
+    // How APM tools propagate a span: AsyncLocalStorage bound to the channel's start event.
+    const als = new AsyncLocalStorage<string>();
+    const start = dc.tracingChannel('mysql2:pool:connect').start;
+    start.bindStore(als, () => 'checkout span');
+    const stores = {} as Record<Impl['name'], unknown[]>;
+    try {
+      for (const impl of IMPLS) {
+        const pool = impl.create(server.connectionOptions());
+        try {
+          await query(pool, 'SELECT 1');
+          const conn = await new Promise<PoolConnection>((resolve, reject) =>
+            als.run('caller', () =>
+              pool.getConnection((err, c) => {
+                stores[impl.name] = [als.getStore()];
+                return err ? reject(err) : resolve(c);
+              }),
+            ),
+          );
+          conn.release();
+          await new Promise<void>((resolve, reject) =>
+            als.run('caller', () =>
+              pool.query('SELECT 2', (err) => {
+                stores[impl.name]!.push(als.getStore());
+                return err ? reject(err) : resolve();
+              }),
+            ),
+          );
+        } finally {
+          await within(endPool(pool), 5_000, `${impl.name} pool.end()`);
+        }
+      }
+    } finally {
+      start.unbindStore(als);
+    }
+    assert.deepEqual(stores.mysql2, ['checkout span', 'checkout span']);
+    assert.deepEqual(stores.resilient, stores.mysql2);
   });
 
   test('nobody subscribed: nothing is published, and checkouts still work', T, async () => {
