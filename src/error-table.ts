@@ -25,16 +25,29 @@ export interface ErrorAction {
    *   whatever the skip window (SQLAlchemy recycles them all after a disconnect);
    * - `retire`: every connection created before now is closed, idle ones at
    *   their next checkout and busy ones on release (HikariCP's soft eviction),
-   *   because the server behind them changed (restart, failover to read-only).
+   *   because the server behind them changed (restart);
+   * - `retire-if-read-only`: the same as `retire`, but only once the server,
+   *   asked (`@@global.read_only`...), confirms it is read-only: the error alone
+   *   may be the application's (a write in its own `START TRANSACTION READ ONLY`,
+   *   `secure_file_priv`), not a failover. Until then nothing is retired, and
+   *   the statement is retried only if the server confirmed it.
    */
-  readonly others: 'none' | 'suspect' | 'retire';
+  readonly others: 'none' | 'suspect' | 'retire' | 'retire-if-read-only';
   /** A connection-level failure: the same statement may succeed on another connection. */
   readonly retryable: boolean;
   /**
-   * The server certainly did not execute the statement, even if it was sent
-   * (it closed the connection or refused before reading it).
+   * What the error proves about a statement that was sent (one never sent did
+   * not run, whatever the error):
+   * - `true`: it did not run: the server never read it (it closed first, MySQL's
+   *   ERR 4031) or the client never wrote it;
+   * - `'if-single-atomic'`: the server refused it, which proves nothing ran only
+   *   for a single statement that cannot have changed anything before failing
+   *   (not a `CALL`, not several statements, no function outside the allow-list:
+   *   `statementFacts(sql).singleAtomic`); see `didNotRun` in retry.ts, the one
+   *   place that applies this;
+   * - `false`: it may have run (outcome unknown).
    */
-  readonly notExecuted: boolean;
+  readonly notExecuted: boolean | 'if-single-atomic';
 }
 
 export type ErrorReason =
@@ -52,9 +65,10 @@ function action(
   reason: ErrorReason,
   others: ErrorAction['others'],
   retryable: boolean,
-  notExecuted: boolean,
+  notExecuted: ErrorAction['notExecuted'],
+  destroy = true,
 ): ErrorAction {
-  return Object.freeze({ reason, destroy: true, others, retryable, notExecuted });
+  return Object.freeze({ reason, destroy, others, retryable, notExecuted });
 }
 
 const LOST = action('connection-lost', 'suspect', true, false);
@@ -64,8 +78,16 @@ const CLOSED = action('closed', 'suspect', true, true);
 const IDLE_TIMEOUT = action('idle-timeout', 'suspect', true, true);
 const KILLED = action('killed', 'suspect', true, false);
 const SHUTDOWN = action('server-shutdown', 'retire', true, false);
-/** Failover left us on a read-only host: the statement was rejected, not run. */
-const READ_ONLY = action('read-only', 'retire', true, true);
+/**
+ * A read-only refusal: failover left us on a read-only host, or the application
+ * wrote inside its own read-only transaction, or hit `secure_file_priv` (1290
+ * covers every "option prevents statement"). The connection is fine, so it is
+ * not destroyed on the error alone; the pool asks the server whether it is
+ * read-only, and retires (closes) this and the older connections only if so.
+ * A refusal proves "did not run" only for a single atomic statement: a `CALL`
+ * whose procedure inserted before the refusal did run in part.
+ */
+const READ_ONLY = action('read-only', 'retire-if-read-only', true, 'if-single-atomic', false);
 /**
  * A query timeout is a bound the caller chose: honour it, do not retry. The
  * connection is still busy with the query, so it is destroyed.

@@ -63,6 +63,19 @@ export interface ResilienceOptions {
    */
   assumeIdempotent?: boolean;
   /**
+   * Retry a statement after it was sent on the strength of its SQL text: a plain
+   * read whose connection died mid-flight, or a single statement the server
+   * refused as read-only. Default true. Set false when views, triggers or
+   * functions make reads write (a view over a side-effecting function cannot be
+   * seen in the text): then nothing sent is retried unless declared idempotent
+   * (per call `idempotent: true`, or `assumeIdempotent`, which win: they are your
+   * word about the statement), and a read-only refusal no longer counts as "did
+   * not run". Statements never sent, or that the server certainly never read
+   * (ERR 4031), are still retried. Not the same as `maxAttempts: 1`, which stops
+   * those always-safe retries too.
+   */
+  retryReadsAfterSend?: boolean;
+  /**
    * How long `end()` waits for checked-out connections to be released before it
    * destroys them. Default 10000. 0 destroys them at once.
    */
@@ -115,6 +128,7 @@ export interface ResolvedOptions {
   queryTimeout: number;
   maxAttempts: number;
   assumeIdempotent: boolean;
+  retryReadsAfterSend: boolean;
   endTimeout: number;
   leakDetectionThreshold: number;
   classifyError: ResilienceOptions['classifyError'];
@@ -142,7 +156,7 @@ export const DEFAULTS = Object.freeze({
 
 const OWN_KEYS: readonly (keyof ResilienceOptions)[] = [
   'acquireTimeout', 'pingTimeout', 'pingSkipWindow', 'maxLifetime', 'networkIdleTimeout',
-  'minConnections', 'queryTimeout', 'maxAttempts', 'assumeIdempotent', 'endTimeout',
+  'minConnections', 'queryTimeout', 'maxAttempts', 'assumeIdempotent', 'retryReadsAfterSend', 'endTimeout',
   'leakDetectionThreshold', 'classifyError', 'clock',
 ];
 
@@ -251,6 +265,7 @@ export function resolveOptions(input: string | ResilientPoolOptions | undefined)
     queryTimeout: nonNegative('queryTimeout', own.queryTimeout, DEFAULTS.queryTimeout),
     maxAttempts: nonNegative('maxAttempts', own.maxAttempts, DEFAULTS.maxAttempts, { min: 1 }),
     assumeIdempotent: bool('assumeIdempotent', own.assumeIdempotent, false),
+    retryReadsAfterSend: bool('retryReadsAfterSend', own.retryReadsAfterSend, true),
     endTimeout: nonNegative('endTimeout', own.endTimeout, DEFAULTS.endTimeout),
     leakDetectionThreshold: nonNegative('leakDetectionThreshold', own.leakDetectionThreshold, DEFAULTS.leakDetectionThreshold),
     classifyError: undefined,

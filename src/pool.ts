@@ -103,6 +103,8 @@ export class ResilientPool extends PoolClass {
   private retireBefore = -Infinity;
   /** Idle connections last used at or before this are presumed dead (a ping on one as old timed out). */
   private deadIdleBefore = -Infinity;
+  /** The running "is the server read-only?" check, if any (see verifyReadOnly). */
+  private readOnlyCheck: { since: number; verdict: Promise<boolean | undefined> } | undefined;
 
   private waiters: Waiter[] = [];
   private waiterHead = 0;
@@ -454,6 +456,12 @@ export class ResilientPool extends PoolClass {
 
   private readonly settleRelease = (entry: PoolEntry): void => {
     if (entry.state !== 'releasing') return;
+    // A read-only check is running: a connection as old as the failure may be about to be retired.
+    const check = this.readOnlyCheck;
+    if (check && entry.createdAt <= check.since) {
+      void check.verdict.then(() => this.settleRelease(entry));
+      return;
+    }
     const reason = this.releaseCloseReason(entry);
     if (reason) return this.retireReleased(entry, reason);
     if (this.opts.resetOnRelease) {
@@ -763,16 +771,91 @@ export class ResilientPool extends PoolClass {
     this.noteFailure(action);
   }
 
-  /** @internal What an error on one connection says about the others (see ErrorAction.others). */
-  noteFailure(action: ErrorAction | null): void {
+  /**
+   * @internal What an error on one connection says about the others (see ErrorAction.others). A read-only
+   * refusal retires nothing by itself: the server is asked first ({@link verifyReadOnly}), unless the caller
+   * already did (`checked`).
+   */
+  noteFailure(action: ErrorAction | null, checked = false): void {
     if (!action) return;
+    if (action.others === 'retire-if-read-only') {
+      if (!checked) void this.verifyReadOnly(undefined);
+      return;
+    }
     const now = this.clock.now();
     if (action.others === 'suspect' || action.others === 'retire') this.suspectBefore = now;
-    if (action.others === 'retire') {
-      this.retireBefore = now;
-      // The server behind the connections may have changed: read its limits again.
-      this.server = undefined;
+    if (action.others === 'retire') this.retireOlder(now);
+  }
+
+  /** Every connection created at or before `now` is closed instead of reused: the server behind them changed. */
+  private retireOlder(now: number): void {
+    this.suspectBefore = Math.max(this.suspectBefore, now);
+    this.retireBefore = Math.max(this.retireBefore, now);
+    // The server behind the connections may have changed: read its limits again.
+    this.server = undefined;
+  }
+
+  /**
+   * @internal After a read-only refusal (1290, 1792, 1836): is the server read-only, i.e. a failover, or was
+   * the error the application's (a write in its own read-only transaction, `secure_file_priv`)? Asks the server
+   * once: on `on` when given (a connection the pool itself holds, e.g. a pool-level query's, never one a caller
+   * holds), else on an idle or new connection. While a check runs, every other caller joins it, and connections
+   * as old as the failure that are released meanwhile wait for the answer (so one that should be retired is not
+   * handed out again). On "read-only", every connection created until now is retired. Resolves within
+   * `pingTimeout`: true (read-only), false (not), undefined (no answer: nothing is retired, the safe side for the
+   * pool; callers treat it as "not confirmed").
+   */
+  verifyReadOnly(on: PoolEntry | undefined): Promise<boolean | undefined> {
+    if (this.readOnlyCheck) return this.readOnlyCheck.verdict;
+    if (this.closing) return Promise.resolve(undefined);
+    const since = this.clock.now();
+    const verdict = new Promise<boolean | undefined>((resolve) => {
+      let done = false;
+      const finish = (readOnly: boolean | undefined) => {
+        if (done) return;
+        done = true;
+        this.clock.clearTimeout(timer);
+        this.readOnlyCheck = undefined;
+        log.pool('read-only check: %s', readOnly === undefined ? 'no answer' : readOnly ? 'read-only' : 'writable');
+        if (readOnly === true) this.retireOlder(this.clock.now());
+        resolve(readOnly);
+      };
+      const timer = this.clock.setTimeout(() => finish(undefined), this.opts.pingTimeout);
+      if (on) {
+        askReadOnly(on, finish);
+        return;
+      }
+      this.gp.acquire().then(
+        (resource) => {
+          if (resource instanceof CreateFailure) {
+            void this.gp.destroy(resource);
+            return finish(undefined);
+          }
+          if (done || this.closing) return this.giveBack(resource);
+          resource.state = 'busy';
+          markCheckedOut(resource.conn);
+          askReadOnly(resource, (readOnly) => {
+            finish(readOnly);
+            // After finish: the retire (if any) is in force when this connection settles.
+            this.releaseConnection(resource.conn);
+          });
+        },
+        () => finish(undefined),
+      );
+    });
+    this.readOnlyCheck = { since, verdict };
+    return verdict;
+  }
+
+  /** A connection acquired for a check that is no longer wanted: back to the pool (or its waiters). */
+  private giveBack(resource: PoolEntry): void {
+    if (this.closing) {
+      resource.closeReason = 'pool-end';
+      void this.gp.destroy(resource);
+      return;
     }
+    resource.state = 'idle';
+    void this.gp.release(resource);
   }
 
   /** mysql2's PoolConnection calls this on 'end', 'error' and destroy(). */
@@ -979,4 +1062,32 @@ function track(conn: PoolConnection, args: unknown[]): void {
     if (err) entry.onCommandError?.(err);
     return cb.call(this, err, ...rest);
   };
+}
+
+/**
+ * Asks the server behind `entry` whether it is read-only: `read_only` (both flavours; MariaDB 11 makes it an enum
+ * whose every value but OFF refuses writes), and on MySQL `super_read_only` and `innodb_read_only` (Aurora
+ * readers). Calls `done` once with true, false, or undefined when the question failed. Rows come as arrays
+ * whatever the pool's `rowsAsArray`/`nestTables`; the pool's own bounded wait (verifyReadOnly) covers a hang.
+ */
+function askReadOnly(entry: PoolEntry, done: (readOnly: boolean | undefined) => void): void {
+  const sql =
+    entry.flavor === 'mariadb'
+      ? 'SELECT @@global.read_only'
+      : 'SELECT @@global.read_only, @@global.super_read_only, @@global.innodb_read_only';
+  try {
+    connectionQuery.call(entry.conn, { sql, rowsAsArray: true, nestTables: false, typeCast: true }, (err: unknown, rows: unknown) => {
+      if (err || !Array.isArray(rows) || !Array.isArray(rows[0])) return done(undefined);
+      done((rows[0] as unknown[]).some(isOn));
+    });
+  } catch {
+    done(undefined);
+  }
+}
+
+/** A server variable's value means "on": 1, '1', 'ON', MariaDB 11's 'NO_LOCK'...; not 0, '0', 'OFF', NULL. */
+function isOn(value: unknown): boolean {
+  if (value === null || value === undefined || value === 0 || value === false) return false;
+  const text = Buffer.isBuffer(value) ? value.toString() : String(value);
+  return text !== '0' && text.toUpperCase() !== 'OFF' && text !== '';
 }

@@ -7,7 +7,7 @@ import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
 import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
-import { decideRetry } from './retry.js';
+import { decideRetry, didNotRun } from './retry.js';
 
 type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
 
@@ -18,9 +18,23 @@ interface Command {
   timeout?: number;
   sql?: string;
   once(event: string, fn: (...args: any[]) => void): unknown;
+  prependListener(event: string, fn: (...args: any[]) => void): unknown;
   emit(event: string, ...args: unknown[]): boolean;
   listenerCount(event: string): number;
 }
+
+/** What an attempt that ran on a connection tells the retry decision. */
+interface FailureFacts {
+  action: ErrorAction | null;
+  /** The final text sent (undefined: unknown, so no retry after send rests on it). */
+  finalSql: () => string | undefined;
+  /** The server's answer to "are you read-only?" (undefined: not asked, or no answer in time). */
+  serverReadOnly?: boolean;
+  /** The pool already asked (or is asking) the server about this failure: noteFailure must not ask again. */
+  checked?: boolean;
+}
+
+const unknownText = (): undefined => undefined;
 
 const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) => Command }).createQuery;
 
@@ -30,6 +44,8 @@ const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) =
  */
 class PoolCall {
   attempt = 0;
+  /** Some attempt's outcome was unknown (it may have run): the final error says so. */
+  outcomeUnknown = false;
   readonly deadline: number;
 
   constructor(
@@ -69,6 +85,7 @@ class PoolCall {
 
   private runQuery(entry: PoolEntry, cmd: Command): void {
     const attempt = new Attempt(this, entry);
+    attempt.cmd = cmd;
     cmd.onResult = (err, rows, fields) => {
       const sent = isOnTheWire(entry.conn, cmd);
       // mysql2 may call back again after a timeout, when the socket dies.
@@ -95,6 +112,7 @@ class PoolCall {
     if (timeout > 0) attempt.enforceTimeout(timeout);
     try {
       cmd = connectionExecute.call(entry.conn, this.sql, this.values ?? [], onResult) as Command;
+      attempt.cmd = cmd;
       cmd.once('end', attempt.release);
     } catch (e) {
       // mysql2 throws synchronously for bad bind parameters (undefined, functions).
@@ -103,11 +121,15 @@ class PoolCall {
     }
   }
 
-  /** An attempt failed: retry if the rules allow, else pass mysql2's error on, annotated. */
-  failed(err: Error, entry: PoolEntry | undefined, sent: boolean, known?: ErrorAction | null): void {
+  /**
+   * An attempt failed: retry if the rules allow, else pass mysql2's error on, annotated.
+   * `seen` comes from an attempt that ran on a connection: the table's action, the final text the command
+   * holds (read only if the decision needs it), and the server's answer to "are you read-only?" when asked.
+   */
+  failed(err: Error, entry: PoolEntry | undefined, sent: boolean, seen?: FailureFacts): void {
     const pool = this.pool;
-    const action = known !== undefined ? known : classifyWith(err, entry?.flavor ?? 'mysql', pool.opts.classifyError);
-    pool.noteFailure(action);
+    const action = seen ? seen.action : classifyWith(err, entry?.flavor ?? 'mysql', pool.opts.classifyError);
+    pool.noteFailure(action, seen?.checked === true);
     const now = pool.clock.now();
     // A checkout that failed to connect waits out the pool's backoff first.
     const wait = entry ? 0 : pool.connectBackoff(now);
@@ -119,8 +141,12 @@ class PoolCall {
       timeLeft: this.deadline - now - wait,
       backoff: wait,
       idempotent: this.idempotent ?? (pool.opts.assumeIdempotent ? true : undefined),
-      sql: this.text,
+      sql: seen?.finalSql ?? unknownText,
+      retryReadsAfterSend: pool.opts.retryReadsAfterSend,
+      serverReadOnly: seen?.serverReadOnly,
     });
+    // An earlier attempt that may have run is not forgotten by a later one that certainly did not.
+    if (decision.outcomeUnknown) this.outcomeUnknown = true;
     if (decision.retry) {
       pool.stats_.retried(decision.kind);
       log.retry('%s attempt %d failed (%s: %s), retrying (%s)', this.kind, this.attempt, (err as { code?: unknown }).code, err.message, decision.why);
@@ -139,7 +165,7 @@ class PoolCall {
     annotate(err, {
       attempts: this.attempt,
       retryable: action?.retryable ?? false,
-      outcomeUnknown: decision.outcomeUnknown,
+      outcomeUnknown: this.outcomeUnknown,
     });
     this.callback(err);
   }
@@ -150,6 +176,10 @@ class Attempt {
   private settledOnce = false;
   private releasedOnce = false;
   private timer: TimerHandle | undefined;
+  /** The mysql2 command of this attempt, once made. */
+  cmd: Command | undefined;
+  /** Kept out of the pool while the server is asked whether it is read-only (its 'end' must not release it). */
+  private held = false;
 
   constructor(
     private readonly call: PoolCall,
@@ -164,7 +194,7 @@ class Attempt {
 
   /** A listener ('end'), so bound once per attempt. */
   readonly release = (): void => {
-    if (this.releasedOnce) return;
+    if (this.releasedOnce || this.held) return;
     this.releasedOnce = true;
     this.stopTimer();
     this.call.pool.releaseConnection(this.entry.conn);
@@ -184,10 +214,38 @@ class Attempt {
       return;
     }
     const action = classifyWith(err, this.entry.flavor, this.call.pool.opts.classifyError);
+    const facts: FailureFacts = { action, finalSql: this.finalSql };
+    if (sent && action?.others === 'retire-if-read-only') {
+      // A read-only refusal is a failover only if the server says it is read-only. Until it answers, this
+      // connection is kept out of the pool; it is the pool's own (no caller holds it), so when it is still usable
+      // the question is put to it: it is the server that refused.
+      facts.checked = true;
+      const ask = action.destroy ? undefined : this.entry;
+      if (ask) this.held = true;
+      else this.destroy();
+      void this.call.pool.verifyReadOnly(ask).then((readOnly) => {
+        facts.serverReadOnly = readOnly;
+        this.held = false;
+        if (readOnly === true) this.destroy();
+        else this.release();
+        this.call.failed(err, this.entry, sent, facts);
+      });
+      return;
+    }
     if (action?.destroy) this.destroy();
     else this.release();
-    this.call.failed(err, this.entry, sent, action);
+    this.call.failed(err, this.entry, sent, facts);
   }
+
+  /**
+   * The text the server received: mysql2's query() formats values, `raw()`, named placeholders and a user
+   * `queryFormat` into the command's `sql` before sending it; execute's command holds the template (named
+   * placeholders converted), its values travel bound. Read only when a retry decision depends on it.
+   */
+  readonly finalSql = (): string | undefined => {
+    const sql = this.cmd?.sql;
+    return typeof sql === 'string' ? sql : undefined;
+  };
 
   /** For execute, whose `timeout` mysql2 does not enforce: fail like mysql2's query timeout. */
   enforceTimeout(ms: number): void {
@@ -283,28 +341,28 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
       const e = entry!;
       const conn: PoolConnection = e.conn;
       let released = false;
+      const finalSql = (): string | undefined => (typeof cmd.sql === 'string' ? cmd.sql : undefined);
       const onDeath = (deathErr: Error) => {
         if (released) return;
-        // Our own 'error' listener below is always there, so this never throws.
-        cmd.emit('error', annotate(deathErr, { attempts: attempt, retryable: true, outcomeUnknown: true }));
+        // Our own 'error' listener below is always there, so this never throws; it annotates the error.
+        cmd.emit('error', deathErr);
         cmd.emit('end');
       };
       conn.once('error', onDeath);
-      cmd.once('error', (queryErr: Error) => {
-        pool.stats_.surfaced();
+      // Prepended: the fields must be on the error before the caller's own listener sees it.
+      cmd.prependListener('error', (queryErr: Error) => {
         const action = classifyWith(queryErr, e.flavor, pool.opts.classifyError);
+        // On the wire when it failed: sent (its outcome unknown unless the error proves otherwise).
+        const sent = isOnTheWire(conn, cmd);
+        const unknown = !didNotRun(action, sent, finalSql, pool.opts.retryReadsAfterSend);
+        annotate(queryErr, { attempts: attempt, retryable: action?.retryable ?? false, outcomeUnknown: unknown });
+        pool.stats_.surfaced();
         pool.noteFailure(action);
         if (action?.destroy && !released) {
           released = true;
           conn.removeListener('error', onDeath);
           pool.finishLoan(e, 'error');
         }
-      });
-      cmd.once('end', () => {
-        if (released) return;
-        released = true;
-        conn.removeListener('error', onDeath);
-        pool.releaseConnection(conn);
       });
       connectionQuery.call(conn, cmd);
     });

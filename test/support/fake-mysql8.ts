@@ -21,7 +21,7 @@ const IDLE_MESSAGE =
 
 // Capability flags (mysql2/lib/constants/client.js). Deliberately absent: SSL, COMPRESS, SESSION_TRACK,
 // DEPRECATE_EOF and QUERY_ATTRIBUTES, which would change packet layouts that mysql2's server side writes or reads.
-const CAPABILITIES =
+export const CAPABILITIES =
   0x00000001 | // LONG_PASSWORD
   0x00000002 | // FOUND_ROWS
   0x00000004 | // LONG_FLAG
@@ -42,10 +42,10 @@ const MYSQL_TYPE_VAR_STRING = 253;
 const CHARSET_BINARY = 63;
 const CHARSET_UTF8MB4 = 255;
 const SERVER_STATUS_AUTOCOMMIT = 2;
-const OK = { affectedRows: 0, serverStatus: SERVER_STATUS_AUTOCOMMIT };
+export const OK = { affectedRows: 0, serverStatus: SERVER_STATUS_AUTOCOMMIT };
 
 /** The parts of mysql2's server-side Connection used here; its typings only describe the client side. */
-interface ServerConnection {
+export interface ServerConnection {
   stream: net.Socket;
   sequenceId: number;
   serverHandshake(args: Record<string, unknown>): void;
@@ -72,7 +72,7 @@ interface ColumnDefinition {
 
 type Value = number | string;
 
-function column(name: string, value: Value): ColumnDefinition {
+export function column(name: string, value: Value): ColumnDefinition {
   const numeric = typeof value === 'number';
   return {
     catalog: 'def',
@@ -90,7 +90,7 @@ function column(name: string, value: Value): ColumnDefinition {
 }
 
 /** An ERR packet built by hand: mysql2's writeError() sends SQLSTATE '_____' where MySQL sends 'HY000'. */
-function errPacket(sequenceId: number, code: number, message: string, sqlState = 'HY000'): Buffer {
+export function errPacket(sequenceId: number, code: number, message: string, sqlState = 'HY000'): Buffer {
   const body = Buffer.concat([
     Buffer.from([0xff, code & 0xff, (code >> 8) & 0xff]),
     Buffer.from(`#${sqlState}`, 'ascii'),

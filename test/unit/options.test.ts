@@ -15,6 +15,7 @@ const OWN_KEYS = [
   'queryTimeout',
   'maxAttempts',
   'assumeIdempotent',
+  'retryReadsAfterSend',
   'endTimeout',
   'classifyError',
   'clock',
@@ -32,6 +33,7 @@ function allOwnOptions(): ResilientPoolOptions {
     queryTimeout: 5_000,
     maxAttempts: 5,
     assumeIdempotent: true,
+    retryReadsAfterSend: false,
     endTimeout: 0,
     classifyError: () => undefined,
     clock: new FakeClock(),
@@ -66,6 +68,7 @@ describe('resolveOptions: defaults', () => {
       assert.equal(resolved.queryTimeout, 0);
       assert.equal(resolved.maxAttempts, 3);
       assert.equal(resolved.assumeIdempotent, false);
+      assert.equal(resolved.retryReadsAfterSend, true);
       assert.equal(resolved.endTimeout, 10_000);
       assert.equal(resolved.classifyError, undefined);
       assert.equal(typeof resolved.clock.now, 'function');
@@ -98,6 +101,7 @@ describe('resolveOptions: defaults', () => {
     assert.equal(resolved.queryTimeout, 5_000);
     assert.equal(resolved.maxAttempts, 5);
     assert.equal(resolved.assumeIdempotent, true);
+    assert.equal(resolved.retryReadsAfterSend, false);
     assert.equal(resolved.endTimeout, 0);
     assert.equal(resolved.classifyError, opts.classifyError);
     assert.equal(resolved.clock, opts.clock);
@@ -248,6 +252,9 @@ describe('resolveOptions: validation', () => {
       ['maxIdle', false],
       ['assumeIdempotent', 'yes'],
       ['assumeIdempotent', 1],
+      ['retryReadsAfterSend', 'false'],
+      ['retryReadsAfterSend', 0],
+      ['retryReadsAfterSend', {}],
       ['classifyError', 42],
     ];
     for (const [key, value] of cases) {
@@ -407,5 +414,25 @@ describe('ResilientPool construction does not make mysql2 warn', () => {
     const printed = errors.map((args) => args.map(String).join(' '));
     assert.equal(printed.filter((line) => line.includes('Ignoring invalid configuration option')).length, 1);
     assert.ok(printed[0]!.includes('foo'));
+  });
+});
+
+describe('retryReadsAfterSend', () => {
+  test('true and false are taken as given; null and undefined mean the default (true)', () => {
+    assert.equal(resolveOptions({ retryReadsAfterSend: true }).resolved.retryReadsAfterSend, true);
+    assert.equal(resolveOptions({ retryReadsAfterSend: false }).resolved.retryReadsAfterSend, false);
+    assert.equal(resolveOptions({ retryReadsAfterSend: undefined }).resolved.retryReadsAfterSend, true);
+    assert.equal(resolveOptions({ retryReadsAfterSend: null as unknown as boolean }).resolved.retryReadsAfterSend, true);
+  });
+
+  test('is ours: never handed to mysql2, and a typo of it is caught', () => {
+    assert.equal(Object.hasOwn(resolveOptions({ retryReadsAfterSend: false }).mysql, 'retryReadsAfterSend'), false);
+    assert.throws(() => resolveOptions({ retryReadAfterSend: false } as ResilientPoolOptions), /did you mean 'retryReadsAfterSend'/);
+  });
+
+  test('is read from a connection URI like the other options', () => {
+    // mysql2's URI parser turns "false" into the boolean.
+    const { resolved } = resolveOptions('mysql://u@localhost/db?retryReadsAfterSend=false');
+    assert.equal(resolved.retryReadsAfterSend, false);
   });
 });

@@ -1,0 +1,289 @@
+/**
+ * The query runner's retry decisions end to end over the wire, against a scripted server on loopback (no real
+ * MySQL): what text the decision reads, what an error proves, what a read-only refusal does to the pool, and what
+ * the caller is told. Each test counts how many times a statement reached the server.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import mysql from 'mysql2';
+import { ResilientPool } from '../../src/pool.js';
+import type { ResilientPoolOptions } from '../../src/options.js';
+import type { AnnotatedError } from '../../src/errors.js';
+import { ScriptedMysql, drop, err, ok } from '../support/scripted-mysql.js';
+import type { Answer } from '../support/scripted-mysql.js';
+
+let server: ScriptedMysql;
+const pools: ResilientPool[] = [];
+
+before(async () => {
+  server = await ScriptedMysql.start();
+});
+const ending: Promise<void>[] = [];
+after(async () => {
+  await Promise.all(ending);
+  await server.close();
+});
+// Each test's pools end in the background (their sockets close at once; end() then waits out generic-pool).
+afterEach(() => {
+  for (const p of pools.splice(0)) ending.push(new Promise<void>((resolve) => p.end(() => resolve())));
+});
+beforeEach(() => server.reset());
+
+function pool(options: Partial<ResilientPoolOptions> = {}): ResilientPool {
+  const p = new ResilientPool({
+    host: server.host,
+    port: server.port,
+    user: 'u',
+    connectionLimit: 2,
+    acquireTimeout: 5_000,
+    ...options,
+  });
+  pools.push(p);
+  return p;
+}
+
+function checkout(p: ResilientPool): Promise<mysql.PoolConnection> {
+  return new Promise((resolve, reject) => p.getConnection((e, c) => (e ? reject(e) : resolve(c))));
+}
+
+interface Outcome {
+  err: AnnotatedError | null;
+  rows?: unknown;
+}
+
+function run(p: ResilientPool, kind: 'query' | 'execute', ...args: unknown[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    (p[kind] as (...a: unknown[]) => unknown)(...args, (e: AnnotatedError | null, rows: unknown) => resolve({ err: e, rows }));
+  });
+}
+
+/** Drops the connection every time a query matching `pattern` arrives; answers everything else with OK. */
+function dropOn(pattern: RegExp): void {
+  server.script = (sql) => (pattern.test(sql) ? drop : ok);
+}
+
+describe('the retry decision reads the final SQL, not the template', () => {
+  test('control: a plain read whose connection died after send is retried', async () => {
+    let drops = 2;
+    server.script = (sql) => (sql === 'SELECT 1' && drops-- > 0 ? drop : ok);
+    const p = pool();
+    const r = await run(p, 'query', 'SELECT ?', [1]);
+    assert.equal(r.err, null);
+    assert.equal(server.count('SELECT 1'), 3);
+  });
+
+  test("raw('NEXTVAL(s)') in a 'SELECT ?' is sent once, and the caller told it may have run", async () => {
+    dropOn(/NEXTVAL/);
+    const p = pool();
+    const r = await run(p, 'query', 'SELECT ?', [mysql.raw('NEXTVAL(s)')]);
+    assert.equal(server.count('SELECT NEXTVAL(s)'), 1);
+    assert.equal(r.err?.code, 'PROTOCOL_CONNECTION_LOST');
+    assert.equal(r.err?.outcomeUnknown, true);
+    assert.equal(r.err?.attempts, 1);
+  });
+
+  test("a raw('1; INSERT ...') value with multipleStatements is sent once", async () => {
+    dropOn(/INSERT/);
+    const p = pool({ multipleStatements: true });
+    const r = await run(p, 'query', { sql: 'SELECT ?' }, [mysql.raw('1; INSERT INTO t VALUES (1)')]);
+    assert.equal(server.count('SELECT 1; INSERT INTO t VALUES (1)'), 1);
+    assert.equal(r.err?.outcomeUnknown, true);
+  });
+
+  test('named placeholders: the converted, formatted text is classified', async () => {
+    dropOn(/GET_LOCK/);
+    const p = pool({ namedPlaceholders: true });
+    const r = await run(p, 'query', 'SELECT :v', { v: mysql.raw("GET_LOCK('x', 0)") });
+    assert.equal(server.count("SELECT GET_LOCK('x', 0)"), 1);
+    assert.equal(r.err?.outcomeUnknown, true);
+  });
+
+  test("a user queryFormat's output is classified", async () => {
+    dropOn(/SETVAL/);
+    const p = pool({ queryFormat: (sql: string) => sql.replace('{seq}', 'SETVAL(s, 10)') });
+    const r = await run(p, 'query', 'SELECT {seq}');
+    assert.equal(server.count('SELECT SETVAL(s, 10)'), 1);
+    assert.equal(r.err?.outcomeUnknown, true);
+  });
+
+  test('a query with no callback is classified on its final text too (and its error annotated)', async () => {
+    dropOn(/NEXTVAL/);
+    const p = pool();
+    const q = p.query('SELECT ?', [mysql.raw('NEXTVAL(s)')]) as unknown as NodeJS.EventEmitter;
+    const e = await new Promise<AnnotatedError>((resolve) => q.on('error', resolve));
+    assert.equal(server.count('SELECT NEXTVAL(s)'), 1);
+    assert.equal(e.outcomeUnknown, true);
+    assert.equal(e.attempts, 1);
+  });
+});
+
+describe('outcomeUnknown is remembered between attempts', () => {
+  test('a read that may have run, then a checkout that fails: the final error still says outcomeUnknown', async () => {
+    dropOn(/^SELECT 42$/);
+    const p = pool({ connectionLimit: 1 });
+    // The first attempt is sent and its connection dies (outcome unknown; a read, so retried). From then on every
+    // new connection is refused at the handshake (1040, not retried).
+    server.script = (sql) => {
+      if (sql !== 'SELECT 42') return ok;
+      server.refuseWith = 1040;
+      return drop;
+    };
+    const r = await run(p, 'query', 'SELECT 42');
+    assert.equal(server.count('SELECT 42'), 1);
+    assert.equal(r.err?.errno ?? r.err?.code, 1040);
+    assert.equal(r.err?.attempts, 2);
+    assert.equal(r.err?.outcomeUnknown, true);
+    // mysql2's fields are intact.
+    assert.equal(r.err?.message, 'Too many connections');
+  });
+
+  test('event style: an ERR in reply is annotated before the caller sees it', async () => {
+    server.script = (sql) => (sql === 'CALL p()' ? err(1152, 'Aborted connection', true) : ok);
+    const p = pool();
+    const q = p.query('CALL p()') as unknown as NodeJS.EventEmitter;
+    const e = await new Promise<AnnotatedError>((resolve) => q.on('error', resolve));
+    assert.equal(e.errno, 1152);
+    assert.equal(e.outcomeUnknown, true);
+    assert.equal(e.attempts, 1);
+    assert.equal(e.retryable, true);
+  });
+});
+
+describe('retryReadsAfterSend: false', () => {
+  test('a plain read whose connection died after send is not retried', async () => {
+    dropOn(/^SELECT 7$/);
+    const p = pool({ retryReadsAfterSend: false });
+    const r = await run(p, 'query', 'SELECT 7');
+    assert.equal(server.count('SELECT 7'), 1);
+    assert.equal(r.err?.outcomeUnknown, true);
+  });
+
+  test('a statement the server never read (ERR 4031, then close) is still retried', async () => {
+    let refusals = 1;
+    server.script = (sql) =>
+      sql === 'INSERT INTO t VALUES (4031)' && refusals-- > 0
+        ? ({ err: 4031, message: 'The client was disconnected by the server because of inactivity.', close: true, sequenceId: 0 } as Answer)
+        : ok;
+    const p = pool({ retryReadsAfterSend: false });
+    const r = await run(p, 'query', 'INSERT INTO t VALUES (4031)');
+    assert.equal(r.err, null);
+    assert.equal(server.count('INSERT INTO t VALUES (4031)'), 2);
+  });
+
+  test('a statement declared idempotent is still retried after send', async () => {
+    let drops = 1;
+    server.script = (sql) => (sql === 'SELECT 8' && drops-- > 0 ? drop : ok);
+    const p = pool({ retryReadsAfterSend: false });
+    const r = await run(p, 'query', { sql: 'SELECT 8', idempotent: true });
+    assert.equal(r.err, null);
+    assert.equal(server.count('SELECT 8'), 2);
+  });
+});
+
+describe('a read-only refusal', () => {
+  /** Opens `n` connections and leaves them idle; returns the server ids of the pool's connections. */
+  async function warm(p: ResilientPool, n: number): Promise<void> {
+    const held = await Promise.all(
+      Array.from({ length: n }, () => checkout(p)),
+    );
+    for (const c of held) c.release();
+    // Let the releases settle (next tick).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  test('on a writable server (an application error): not retried, nothing retired, the connection kept', async () => {
+    server.script = (sql) => (sql === 'CALL p()' ? err(1290, 'The MySQL server is running with the --secure-file-priv option') : ok);
+    const p = pool({ connectionLimit: 3 });
+    await warm(p, 2);
+    const before = server.connections.length;
+    const r = await run(p, 'query', 'CALL p()');
+    assert.equal(server.count('CALL p()'), 1, 'not replayed');
+    assert.equal(r.err?.errno, 1290);
+    assert.equal(r.err?.attempts, 1);
+    // A CALL may have written before the refusal: the caller is told it may have run.
+    assert.equal(r.err?.outcomeUnknown, true);
+    // The server was asked, once, on a connection of the pool.
+    assert.equal(server.queries.filter((q) => /@@global\.read_only/.test(q)).length, 1);
+    // Nothing retired or destroyed: the next queries reuse the same connections.
+    await run(p, 'query', 'SELECT 1');
+    assert.equal(server.connections.length, before);
+    assert.deepEqual(p.stats().destroyed, {});
+  });
+
+  test('on a read-only server (a failover): the others are retired; a CALL is still not replayed', async () => {
+    server.script = (sql) => (sql === 'CALL q()' ? err(1290, 'The MySQL server is running with the --read-only option') : ok);
+    const p = pool({ connectionLimit: 3 });
+    await warm(p, 2);
+    server.readOnly = 1;
+    const r = await run(p, 'query', 'CALL q()');
+    assert.equal(server.count('CALL q()'), 1);
+    assert.equal(r.err?.errno, 1290);
+    assert.equal(r.err?.outcomeUnknown, true);
+    server.readOnly = 0;
+    const before = server.connections.length;
+    await run(p, 'query', 'SELECT 1');
+    assert.ok(server.connections.length > before, 'the next query ran on a new connection');
+    const destroyed = p.stats().destroyed;
+    assert.equal(destroyed.error, 1, JSON.stringify(destroyed));
+    assert.ok((destroyed.retired ?? 0) >= 1, JSON.stringify(destroyed));
+  });
+
+  test('a statement declared idempotent is retried only once the server confirmed it is read-only', async () => {
+    let refusals = 1;
+    server.script = (sql) => (sql === 'UPDATE t SET a = 1' && refusals-- > 0 ? err(1836, 'Running in read-only mode') : ok);
+    const writable = pool();
+    const r1 = await run(writable, 'query', { sql: 'UPDATE t SET a = 1', idempotent: true });
+    assert.equal(r1.err?.errno, 1836, 'not confirmed: the application error is passed on');
+    assert.equal(server.count('UPDATE t SET a = 1'), 1);
+
+    refusals = 1;
+    server.readOnly = 1;
+    const failover = pool();
+    const r2 = await run(failover, 'query', { sql: 'UPDATE t SET a = 1', idempotent: true });
+    assert.equal(r2.err, null);
+    assert.equal(server.count('UPDATE t SET a = 1'), 3);
+  });
+
+  /**
+   * A held connection's statement is refused with `errno`; the server reports `readOnly`. Returns what became of
+   * the held connection once released: 'release' (back in the pool) or its 'evict' reason.
+   */
+  async function refusedOnHeld(errno: number, readOnly: number): Promise<{ fate: string; p: ResilientPool; tid: number }> {
+    const sql = `INSERT INTO t VALUES (${errno})`;
+    server.script = (q) => (q === sql ? err(errno, 'refused') : ok);
+    const p = pool({ connectionLimit: 3 });
+    await warm(p, 2);
+    const conn = await checkout(p);
+    const tid = conn.threadId!;
+    server.readOnly = readOnly;
+    const e = await new Promise<AnnotatedError | null>((resolve) => conn.query(sql, (qe) => resolve(qe as AnnotatedError)));
+    assert.equal(e?.errno, errno);
+    // Its release settles once the server has answered the check: back to the pool, or retired.
+    const fate = new Promise<string>((resolve) => {
+      p.on('release', (c) => c === conn && resolve('release'));
+      p.on('evict', (c, reason: string) => c === conn && resolve(reason));
+    });
+    conn.release();
+    const result = { fate: await fate, p, tid };
+    const held = server.connections.find((c) => c.id === tid)!;
+    assert.equal(held.queries.filter((q) => /@@global/.test(q)).length, 0, 'never asked on the held connection');
+    assert.equal(server.queries.filter((q) => /@@global\.read_only/.test(q)).length, 1, 'asked once');
+    return result;
+  }
+
+  test('on a held connection, writable server: the check runs on another connection; the held one is kept', async () => {
+    const { fate, p } = await refusedOnHeld(1792, 0);
+    assert.equal(fate, 'release');
+    assert.deepEqual(p.stats().destroyed, {});
+  });
+
+  test('on a held connection, read-only server: the held one is retired on release, with the others', async () => {
+    const { fate, p, tid } = await refusedOnHeld(1290, 1);
+    assert.equal(fate, 'retired');
+    server.readOnly = 0;
+    const again = await checkout(p);
+    assert.notEqual(again.threadId, tid);
+    assert.ok(!server.connections.slice(0, 2).some((c) => c.id === again.threadId), 'a connection opened after the failover');
+    again.release();
+  });
+});
