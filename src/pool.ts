@@ -104,7 +104,7 @@ export class ResilientPool extends PoolClass {
   /** Idle connections last used at or before this are presumed dead (a ping on one as old timed out). */
   private deadIdleBefore = -Infinity;
   /** The running "is the server read-only?" check, if any (see verifyReadOnly). */
-  private readOnlyCheck: { since: number; verdict: Promise<boolean | undefined> } | undefined;
+  private readOnlyCheck: { since: number; verdict: Promise<boolean | undefined>; timer: TimerHandle } | undefined;
 
   private waiters: Waiter[] = [];
   private waiterHead = 0;
@@ -806,9 +806,14 @@ export class ResilientPool extends PoolClass {
    * pool; callers treat it as "not confirmed").
    */
   verifyReadOnly(on: PoolEntry | undefined): Promise<boolean | undefined> {
-    if (this.readOnlyCheck) return this.readOnlyCheck.verdict;
+    if (this.readOnlyCheck) {
+      // A call waiting for the answer keeps the process alive until it comes.
+      if (on) this.readOnlyCheck.timer.ref();
+      return this.readOnlyCheck.verdict;
+    }
     if (this.closing) return Promise.resolve(undefined);
     const since = this.clock.now();
+    let timer!: TimerHandle;
     const verdict = new Promise<boolean | undefined>((resolve) => {
       let done = false;
       const finish = (readOnly: boolean | undefined) => {
@@ -820,7 +825,10 @@ export class ResilientPool extends PoolClass {
         if (readOnly === true) this.retireOlder(this.clock.now());
         resolve(readOnly);
       };
-      const timer = this.clock.setTimeout(() => finish(undefined), this.opts.pingTimeout);
+      // A pool-level call waits for the answer (`on`); after a held connection's error nobody does yet.
+      timer = on
+        ? this.clock.setTimeout(() => finish(undefined), this.opts.pingTimeout)
+        : this.clock.setBackgroundTimeout(() => finish(undefined), this.opts.pingTimeout);
       if (on) {
         askReadOnly(on, finish);
         return;
@@ -843,7 +851,7 @@ export class ResilientPool extends PoolClass {
         () => finish(undefined),
       );
     });
-    this.readOnlyCheck = { since, verdict };
+    this.readOnlyCheck = { since, verdict, timer };
     return verdict;
   }
 
