@@ -313,3 +313,26 @@ describe('classify: a write to a socket the pool destroyed', () => {
     }
   });
 });
+
+describe('classifyWith: an override that throws', () => {
+  test("keeps the table's answer, and the exception is rethrown on the next tick", (t) => {
+    const lost = mysqlError({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true });
+    const dup = mysqlError({ code: 'ER_DUP_ENTRY', errno: 1062 });
+    const boom = new Error('override failed');
+    const later: unknown[] = [];
+    t.mock.method(process, 'nextTick', (fn: (arg: unknown) => void, arg: unknown) => later.push([fn, arg]));
+    const throwing = () => {
+      throw boom;
+    };
+    const a = classifyWith(lost, 'mysql', throwing);
+    const b = classifyWith(dup, 'mysql', throwing);
+    t.mock.restoreAll();
+    assert.equal(a, classify(lost, 'mysql'));
+    assert.equal(b, null);
+    assert.equal(later.length, 2);
+    for (const [fn, arg] of later as [(arg: unknown) => void, unknown][]) {
+      assert.equal(arg, boom);
+      assert.throws(() => fn(arg), (e) => e === boom);
+    }
+  });
+});
