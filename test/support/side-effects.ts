@@ -15,7 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2';
-import { AdminSession, createAppUser, startChaosServer, type QueryError } from './chaos-server.js';
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { AdminSession, IMPLS, createAppUser, startChaosServer, type Impl, type QueryError } from './chaos-server.js';
+import { FaultProxy, type ReplyDrop } from './proxy.js';
 import type { TestServer } from './server.js';
 
 export const APP_USER = 'nt';
@@ -98,6 +101,96 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
   }
 }
 
+/**
+ * For a test file: starts a side-effect server in before() (then runs `setup` on it) and closes it in after().
+ * `bed` is valid inside tests; `pool(impl, extra)` makes a pool of the app user on it (default: the resilient one).
+ */
+export function useSideEffectServer(setup?: (bed: SideEffectServer) => Promise<void>): {
+  readonly bed: SideEffectServer;
+  pool(impl?: Impl, extra?: mysql.PoolOptions): mysql.Pool;
+} {
+  let bed: SideEffectServer | undefined;
+  before(
+    async () => {
+      bed = await startSideEffectServer();
+      await setup?.(bed);
+    },
+    { timeout: 90_000 },
+  );
+  after(async () => {
+    await bed?.close();
+  });
+  return {
+    get bed() {
+      if (!bed) throw new Error('the side-effect server is not started (use it inside a test)');
+      return bed;
+    },
+    pool(impl = IMPLS[1]!, extra = {}) {
+      const { host, port } = this.bed.server;
+      return impl.create({ host, port, user: APP_USER, password: APP_PASSWORD, database: 'test', ...extra });
+    },
+  };
+}
+
+/** A side-effect server behind a FaultProxy, for the dropped-reply cases. */
+export interface DropBed {
+  bed: SideEffectServer;
+  proxy: FaultProxy;
+  /** The app user's pool options, through the proxy. */
+  poolOptions(extra?: mysql.PoolOptions): mysql.PoolOptions;
+  /** Arms a one-shot drop for the first query/execute whose text contains `marker`. */
+  dropWhenSent(marker: string): ReplyDrop;
+  close(): Promise<void>;
+}
+
+export async function startDropBed(): Promise<DropBed> {
+  const bed = await startSideEffectServer();
+  let proxy: FaultProxy;
+  try {
+    proxy = await FaultProxy.start({ host: bed.server.host, port: bed.server.port });
+  } catch (err) {
+    await bed.close();
+    throw err;
+  }
+  return {
+    bed,
+    proxy,
+    poolOptions: (extra = {}) => ({
+      host: proxy.host,
+      port: proxy.port,
+      user: APP_USER,
+      password: APP_PASSWORD,
+      database: 'test',
+      ...extra,
+    }),
+    dropWhenSent: (marker) => proxy.dropReplyWhen((cmd) => cmd.text.includes(marker)),
+    async close() {
+      await proxy.close();
+      await bed.close();
+    },
+  };
+}
+
+/** For a test file: startDropBed() in before(), close() in after(); the getter is valid inside tests. */
+export function useDropBed(): { readonly drops: DropBed } {
+  let drops: DropBed | undefined;
+  before(
+    async () => {
+      drops = await startDropBed();
+    },
+    { timeout: 90_000 },
+  );
+  after(async () => {
+    await drops?.close();
+  });
+  return {
+    get drops() {
+      if (!drops) throw new Error('the drop bed is not started (use it inside a test)');
+      return drops;
+    },
+  };
+}
+
 /** `SELECT SLEEP(knob) ...`: a plain read whose duration the test sets, so a retry after a KILL can be quick. */
 export const SLEEP_READ = 'SELECT SLEEP((SELECT sleep_s FROM knob WHERE id = 1)) AS slept';
 
@@ -106,6 +199,19 @@ export function seen(err: QueryError | null | undefined): string {
   if (!err) return 'success';
   const { code, errno, attempts, retryable, outcomeUnknown } = err;
   return JSON.stringify({ code, errno, attempts, retryable, outcomeUnknown, message: err.message });
+}
+
+/**
+ * For a statement whose reply the proxy dropped after it ran: it ran once, and the caller must have been told so with
+ * an error (outcome unknown, one attempt), never "success" (only a rerun could produce one). `effects` is how often
+ * its side effect happened on the server.
+ */
+export function assertRanOnceAndSaid(what: string, drop: ReplyDrop, effects: number, err: QueryError | null): void {
+  assert.equal(drop.fired, 1, `${what}: the proxy dropped the reply (the fault happened)`);
+  assert.equal(effects, 1, `${what}: side effects on the server (caller saw ${seen(err)})`);
+  assert.ok(err, `${what}: the reply was lost, so the caller cannot have been told "success" without a rerun`);
+  assert.equal(err.outcomeUnknown, true, `${what}: outcomeUnknown (caller saw ${seen(err)})`);
+  assert.equal(err.attempts, 1, `${what}: attempts (caller saw ${seen(err)})`);
 }
 
 /** pool.execute with a callback, as a promise that never rejects. */
