@@ -40,8 +40,8 @@ export class ScriptedMysql {
   readonly host = '127.0.0.1';
   /** Every connection ever accepted, in order. */
   readonly connections: ServerSide[] = [];
-  /** What `@@global.read_only` (and the MySQL read-only variables) report. */
-  readOnly = 0;
+  /** What `@@global.read_only` (and the MySQL read-only variables) report: one value for all, or one per variable. */
+  readOnly: number | Array<number | string> = 0;
   /** When set, a new connection gets this ERR in place of a handshake, then is closed (e.g. 1040). */
   refuseWith: number | undefined;
   /** The test's script for every other query; default: OK. */
@@ -168,7 +168,8 @@ export class ScriptedMysql {
     if (/^SELECT @@SESSION\.wait_timeout/i.test(sql)) return { rows: [[['wait_timeout', 28800]]] };
     if (/^SELECT @@global\.read_only/i.test(sql)) {
       const names = sql.slice('SELECT '.length).split(',').map((s) => s.trim());
-      return { rows: [names.map((n) => [n, this.readOnly] as [string, number])] };
+      const values = this.readOnly;
+      return { rows: [names.map((n, i) => [n, Array.isArray(values) ? values[i]! : values] as [string, number | string])] };
     }
     return undefined;
   }

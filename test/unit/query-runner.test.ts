@@ -286,4 +286,61 @@ describe('a read-only refusal', () => {
     assert.ok(!server.connections.slice(0, 2).some((c) => c.id === again.threadId), 'a connection opened after the failover');
     again.release();
   });
+
+  test('the question per flavour: MariaDB has read_only; MySQL also super_read_only and innodb_read_only', async () => {
+    const questions: Record<string, string[]> = {};
+    for (const version of ['8.0.36', '10.11.6-MariaDB']) {
+      const flavoured = await ScriptedMysql.start(version);
+      try {
+        flavoured.script = (sql) => (sql === 'DELETE FROM t' ? err(1836, 'Running in read-only mode') : ok);
+        const p = new ResilientPool({ host: flavoured.host, port: flavoured.port, user: 'u', connectionLimit: 1 });
+        pools.push(p);
+        const r = await run(p, 'query', 'DELETE FROM t');
+        assert.equal(r.err?.errno, 1836);
+        questions[version] = flavoured.queries.filter((q) => /@@global/.test(q));
+      } finally {
+        await flavoured.close();
+      }
+    }
+    assert.deepEqual(questions, {
+      '8.0.36': ['SELECT @@global.read_only, @@global.super_read_only, @@global.innodb_read_only'],
+      '10.11.6-MariaDB': ['SELECT @@global.read_only'],
+    });
+  });
+
+  test('any one of the variables on is read-only; all off is writable', async () => {
+    const answers: Array<[Array<number | string>, boolean]> = [
+      [[0, 0, 0], false],
+      [['0', 'OFF', 'off'], false],
+      [[0, 1, 0], true],
+      [[0, 0, 'ON'], true],
+      [['NO_LOCK', 0, 0], true],
+    ];
+    for (const [values, readOnly] of answers) {
+      server.reset();
+      server.readOnly = values;
+      server.script = (sql) => (sql === 'UPDATE t SET a = 2' ? err(1290, 'read-only') : ok);
+      const p = pool({ connectionLimit: 1 });
+      const r = await run(p, 'query', { sql: 'UPDATE t SET a = 2', idempotent: true });
+      // Confirmed read-only: the idempotent statement is retried (and refused again, until attempts run out).
+      assert.equal(server.count('UPDATE t SET a = 2'), readOnly ? 3 : 1, JSON.stringify(values));
+      assert.equal(r.err?.errno, 1290);
+    }
+  });
+
+  test('no connection free for the check: no answer within pingTimeout, nothing retired, nothing leaked', async () => {
+    server.script = (sql) => (sql === 'INSERT INTO t VALUES (0)' ? err(1290, 'read-only') : ok);
+    server.readOnly = 1;
+    const p = pool({ connectionLimit: 1, pingTimeout: 50 });
+    const conn = await checkout(p);
+    await new Promise((resolve) => conn.query('INSERT INTO t VALUES (0)', resolve));
+    const fate = new Promise<string>((resolve) => p.on('release', (c) => c === conn && resolve('release')));
+    conn.release();
+    assert.equal(await fate, 'release', 'not confirmed: kept');
+    // The check's own request for a connection is answered later and given back: the pool still serves.
+    server.readOnly = 0;
+    for (let i = 0; i < 3; i++) assert.equal((await run(p, 'query', 'SELECT 1')).err, null);
+    assert.deepEqual(p.stats().destroyed, {});
+    assert.equal(server.queries.filter((q) => /@@global/.test(q)).length, 0, 'never asked on the held connection');
+  });
 });
