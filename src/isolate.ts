@@ -22,7 +22,9 @@ function throwIt(err: unknown): never {
  * EventEmitter's emit (an unheard 'error' still throws).
  */
 export function emitIsolated(emitter: EventEmitter, event: string | symbol, args: unknown[]): boolean {
-  if (emitter.listenerCount(event) === 0) return EventEmitter.prototype.emit.call(emitter, event, ...args);
+  if (emitter.listenerCount(event) === 0) {
+    return event === 'error' ? EventEmitter.prototype.emit.call(emitter, event, ...args) : false;
+  }
   // rawListeners: `once` wrappers, which remove themselves when called.
   for (const listener of emitter.rawListeners(event) as Array<(...a: unknown[]) => unknown>) {
     try {
