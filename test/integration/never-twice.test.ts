@@ -109,6 +109,28 @@ describe('a statement with a side effect, reply dropped after it committed', { t
   });
 });
 
+describe('what the caller is told after several attempts', { timeout: 60_000 }, () => {
+  test('declared idempotent, reply dropped, then the retry cannot connect: the final error still says outcomeUnknown', async () => {
+    const tag = 'unknown-then-refused';
+    const proxy = use.drops.proxy;
+    const pool = IMPLS[1]!.create(poolOptions());
+    try {
+      const drop = dropWhenSent(tag);
+      // Runs in a microtask right after the cut, before the client can see it: every retry finds nothing listening.
+      void drop.first.then(() => proxy.refuseNew(true));
+      const { err } = await queryOn(pool, { sql: `SELECT log_hit('${tag}') AS h`, idempotent: true } as mysql.QueryOptions);
+      assert.equal(drop.fired, 1, 'the proxy dropped the reply');
+      assert.equal(await use.drops.bed.hits(tag), 1, `ran once (caller saw ${seen(err)})`);
+      assert.ok(err, 'no retry could run');
+      assert.ok((err.attempts ?? 0) >= 2, `it was retried (declared idempotent): ${seen(err)}`);
+      assert.equal(err.outcomeUnknown, true, `the first attempt may have run, whatever the last one says: ${seen(err)}`);
+    } finally {
+      await proxy.refuseNew(false);
+      await endPool(pool);
+    }
+  });
+});
+
 describe('plain reads are still retried after a dropped reply (positive control)', { timeout: 60_000 }, () => {
   test('SELECT through pool.query: retried, succeeds', async () => {
     const pool = IMPLS[1]!.create(poolOptions());
