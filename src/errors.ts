@@ -32,6 +32,13 @@ export const ErrorCodes = {
   QUEUE_LIMIT: 'POOL_ENQUEUELIMIT',
   /** `waitForConnections: false` and none free; same message as mysql2 (`No connections available.`). */
   NO_CONNECTIONS: 'POOL_CONNLIMIT',
+  /**
+   * A pool-level `query`/`execute` left its connection inside a transaction or
+   * with autocommit off: the call failed, the connection was closed (the server
+   * rolls back). A deliberate difference from mysql2, whose pool hands such a
+   * connection to the next caller.
+   */
+  TRANSACTION_LEFT_OPEN: 'POOL_TRANSACTION_LEFT_OPEN',
 } as const;
 
 export type PoolErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -50,6 +57,22 @@ export class PoolError extends Error {
 
 export function poolClosedError(): PoolError {
   return new PoolError(ErrorCodes.POOL_CLOSED, 'Pool is closed.');
+}
+
+/**
+ * The error of a pool-level call that left a transaction open (see
+ * transactions.ts). Its connection is closed, so the server rolls back what
+ * the call did, except what it cannot roll back (statements that commit
+ * implicitly, such as DDL; non-transactional tables).
+ */
+export function transactionLeftOpenError(): PoolError {
+  return new PoolError(
+    ErrorCodes.TRANSACTION_LEFT_OPEN,
+    'pool.query()/pool.execute() left its connection inside a transaction or with autocommit off, so the pool ' +
+      'closed that connection and the server rolled back the uncommitted work; the call is not acknowledged. ' +
+      'Run transactions on one connection from getConnection() (unlike mysql2, which would hand that ' +
+      'connection, transaction and all, to the next pool-level call).',
+  );
 }
 
 /** Copies fields onto an error without replacing anything mysql2 set. */

@@ -2,12 +2,13 @@ import type { PoolConnection } from 'mysql2';
 import type { PoolEntry } from './entry.js';
 import { classifyWith } from './error-table.js';
 import type { ErrorAction } from './error-table.js';
-import { annotate } from './errors.js';
+import { annotate, transactionLeftOpenError } from './errors.js';
 import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
 import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
 import { decideRetry, didNotRun } from './retry.js';
+import { leftOpen, mayHaveLeftOpen } from './transactions.js';
 
 type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
 
@@ -200,15 +201,22 @@ class Attempt {
     this.call.pool.releaseConnection(this.entry.conn);
   };
 
-  private destroy(): void {
+  private destroy(reason: 'error' | 'in-transaction' = 'error'): void {
     if (this.releasedOnce) return;
     this.releasedOnce = true;
     this.stopTimer();
-    this.call.pool.finishLoan(this.entry, 'error');
+    this.call.pool.finishLoan(this.entry, reason);
+  }
+
+  /** Releases the connection, unless the failed statement may have left a transaction open on it (transactions.ts). */
+  private releaseAfterError(err: Error): void {
+    if (mayHaveLeftOpen(err)) this.destroy('in-transaction');
+    else this.release();
   }
 
   settled(err: Error | null, sent: boolean, rows?: unknown, fields?: unknown): void {
     if (!err) {
+      if (leftOpen(this.entry, rows, fields)) return this.leftTransactionOpen();
       this.release();
       this.call.callback(null, rows, fields);
       return;
@@ -227,14 +235,31 @@ class Attempt {
         facts.serverReadOnly = readOnly;
         this.held = false;
         if (readOnly === true) this.destroy();
-        else this.release();
+        else this.releaseAfterError(err);
         this.call.failed(err, this.entry, sent, facts);
       });
       return;
     }
     if (action?.destroy) this.destroy();
-    else this.release();
+    else this.releaseAfterError(err);
     this.call.failed(err, this.entry, sent, facts);
+  }
+
+  /**
+   * The call left a transaction (or autocommit off) behind: a deliberate
+   * difference from mysql2 (transactions.ts). Its connection is closed, so
+   * the server rolls back, and the call fails: nothing it did is acknowledged.
+   */
+  private leftTransactionOpen(): void {
+    // mysql2 emits 'end' (our release) before it calls back with rows, so the
+    // connection is usually already releasing: marking it makes the release
+    // check close it instead of reusing it.
+    this.entry.inTransaction = true;
+    this.destroy('in-transaction');
+    const pool = this.call.pool;
+    pool.stats_.surfaced();
+    log.retry('%s attempt %d left a transaction open on %s: connection closed, call failed', this.call.kind, this.call.attempt, this.entry);
+    this.call.callback(annotate(transactionLeftOpenError(), { attempts: this.call.attempt, retryable: false }));
   }
 
   /**
