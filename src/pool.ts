@@ -30,7 +30,7 @@ import type { ResilientPoolOptions, ResolvedOptions } from './options.js';
 import { Backoff } from './backoff.js';
 import { emitIsolated, rethrowLater } from './isolate.js';
 import { poolConnectTraced, tracePoolConnect } from './tracing.js';
-import { noteStatement } from './transactions.js';
+import { noteReply, noteStatement } from './transactions.js';
 import { runPoolCommand } from './query-runner.js';
 import type { ResilientPromisePool } from './promise.js';
 import { Stats } from './stats.js';
@@ -1062,12 +1062,13 @@ function trackedExecute(this: PoolConnection, ...args: unknown[]): unknown {
 function track(conn: PoolConnection, args: unknown[]): void {
   const entry = entryOf(conn);
   if (!entry) return;
-  noteStatement(entry, args[0]);
+  const effect = noteStatement(entry, args[0]);
   const at = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
   if (at < 0) return;
   const cb = args[at] as (err: unknown, ...rest: unknown[]) => unknown;
   args[at] = function (this: unknown, err: unknown, ...rest: unknown[]) {
     if (err) entry.onCommandError?.(err);
+    noteReply(entry, effect, err, rest[0], rest[1], hasPendingCommand(conn));
     return cb.call(this, err, ...rest);
   };
 }
