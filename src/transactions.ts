@@ -88,8 +88,10 @@ export function statementEffect(sqlOrOptions: unknown): StatementEffect {
     case 0x78: // x
       return BEGIN.test(text) ? 'begin' : XA_END.test(text) ? 'end' : undefined;
     case 0x73: {
-      // s
-      if (BEGIN.test(text)) return 'begin';
+      // s: START or SET matter; SELECT, SHOW, SAVEPOINT exit on the second or third character.
+      const second = text.charCodeAt(1) | 0x20;
+      if (second === 0x74) return BEGIN.test(text) ? 'begin' : undefined;
+      if (second !== 0x65 || (text.charCodeAt(2) | 0x20) !== 0x74) return undefined;
       const m = AUTOCOMMIT.exec(text);
       if (!m) return undefined;
       // On only for a plain value that ends the assignment (`= 1`, `= ON,`): `= 1 - 1` is not sure.

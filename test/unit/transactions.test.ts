@@ -39,6 +39,7 @@ describe('noteStatement: starting a transaction', () => {
     '\r\nBEGIN',
     'START TRANSACTION',
     'start transaction',
+    'sTaRt TrAnSaCtIoN',
     'START  TRANSACTION',
     'START TRANSACTION READ ONLY',
     'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ WRITE',
@@ -75,6 +76,8 @@ describe('noteStatement: comments before the first keyword', () => {
     '/* a b */BEGIN',
     '/* one */ /* two */ BEGIN',
     '/**/BEGIN',
+    '/* 2 * 3 */ BEGIN',
+    '/* a **/ BEGIN',
     '-- note\nBEGIN',
     '-- note\r\nBEGIN',
     '--\nBEGIN',
@@ -131,6 +134,7 @@ describe('noteStatement: ending a transaction (only a whole plain COMMIT or ROLL
     'COMMIT NO  RELEASE',
     'ROLLBACK WORK AND NO CHAIN NO RELEASE',
     'COMMIT /* c */',
+    'COMMIT /* 2 * 3 */',
     'COMMIT/* c */',
     'COMMIT -- done',
     'COMMIT -- done\n',
@@ -226,6 +230,7 @@ describe('noteStatement: statements that stay in the transaction', () => {
 describe('noteStatement: autocommit', () => {
   for (const sql of [
     'SET autocommit=0',
+    'sEt autocommit=0',
     'SET autocommit = 0',
     'SET autocommit:=0',
     'set autocommit=OFF',
@@ -321,6 +326,11 @@ describe('noteStatement: ignored input', () => {
     "XA END 'begin'",
     'SAVEPOINT begin',
     'ROLLBACK TO begin',
+    'SELECT autocommit = 0',
+    'SHOW VARIABLES WHERE autocommit = 0',
+    'SEX autocommit = 0',
+    'STATUS autocommit=0',
+    'S',
   ]) {
     test(`${JSON.stringify(sql)} does nothing`, () => {
       assert.equal(statementEffect(sql), undefined);
