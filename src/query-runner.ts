@@ -8,7 +8,7 @@ import { log } from './log.js';
 import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
 import { decideRetry, didNotRun } from './retry.js';
-import { leftOpen, mayHaveLeftOpen } from './transactions.js';
+import { leftOpen, mayHaveLeftOpen, replyStatus, statusOpen } from './transactions.js';
 
 type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
 
@@ -208,10 +208,38 @@ class Attempt {
     this.call.pool.finishLoan(this.entry, reason);
   }
 
-  /** Releases the connection, unless the failed statement may have left a transaction open on it (transactions.ts). */
+  /**
+   * After an error: releases the connection. An ERR packet carries no status,
+   * so when the failed statement may have left a transaction open (a `CALL`
+   * that began one, `BEGIN; INSERT <failing>`: transactions.ts), the server is
+   * asked first with `DO 0`, whose OK packet has the flags: the connection is
+   * kept when clean (a procedure that SIGNALs a validation error costs one
+   * round trip, not a reconnect), closed when open, when the probe fails, or
+   * when it takes longer than `pingTimeout`. The caller does not wait for it.
+   */
   private releaseAfterError(err: Error): void {
-    if (mayHaveLeftOpen(err)) this.destroy('in-transaction');
-    else this.release();
+    if (!mayHaveLeftOpen(err)) return this.release();
+    this.held = true;
+    const pool = this.call.pool;
+    let decided = false;
+    const decide = (open: boolean): void => {
+      if (decided) return;
+      decided = true;
+      pool.clock.clearTimeout(timer);
+      this.held = false;
+      if (!open) return this.release();
+      this.entry.inTransaction = true;
+      this.destroy('in-transaction');
+    };
+    const timer = pool.clock.setBackgroundTimeout(() => decide(true), pool.opts.pingTimeout);
+    try {
+      connectionQuery.call(this.entry.conn, 'DO 0', (probeErr: unknown, rows: unknown) => {
+        const status = replyStatus(rows, undefined);
+        decide(probeErr != null || status === undefined || statusOpen(status));
+      });
+    } catch {
+      decide(true);
+    }
   }
 
   settled(err: Error | null, sent: boolean, rows?: unknown, fields?: unknown): void {

@@ -28,6 +28,10 @@ before(async () => {
   await server.admin('CREATE PROCEDURE begins_rows() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); SELECT 1 AS a; END');
   await server.admin('CREATE PROCEDURE begins_fails() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); INSERT INTO no_such_table VALUES (1); END');
   await server.admin('CREATE PROCEDURE commits() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); COMMIT; SELECT 1 AS a; END');
+  await server.admin("CREATE PROCEDURE signals() BEGIN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'invalid'; END");
+  await server.admin(
+    "CREATE PROCEDURE rolls_back() BEGIN DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'invalid'; END",
+  );
 });
 after(async () => {
   await server?.close();
@@ -205,7 +209,8 @@ describe('a pool-level call that leaves a transaction open fails, and nothing it
     }
   });
 
-  // An ERR packet carries no status: a failed statement with a sign of a transaction in its text closes its connection.
+  // An ERR packet carries no status: after a failed statement with a sign of a transaction in its text, the server is
+  // asked (DO 0) before the connection is reused; it is closed when a transaction is open.
   const failed = [
     { name: 'a failed CALL that had begun a transaction', sql: 'CALL begins_fails()', code: 'ER_NO_SUCH_TABLE' },
     {
@@ -220,6 +225,7 @@ describe('a pool-level call that leaves a transaction open fails, and nothing it
       try {
         const err = await failure(() => query(pool, f.sql));
         assert.equal(err?.code, f.code, "mysql2's error passed on as it is");
+        await until(() => evicted.length > 0, 5_000, 'the connection to be closed');
         assert.deepEqual(
           evicted.map((e) => e.reason),
           ['in-transaction'],
@@ -258,6 +264,23 @@ describe('plain reads and autocommit writes are unaffected', T, () => {
       await end(pool);
     }
   });
+
+  for (const sql of ['CALL signals()', 'CALL rolls_back()']) {
+    test(`a failed ${sql} that left nothing open keeps its connection (asked, not closed)`, async () => {
+      const { pool, evicted } = makePool({ connectionLimit: 1 });
+      try {
+        const [{ id }] = (await query(pool, 'SELECT CONNECTION_ID() AS id')) as Array<{ id: number }>;
+        const err = await failure(() => query(pool, sql));
+        assert.equal(err?.code, 'ER_SIGNAL_EXCEPTION');
+        // One connection: the next call waits until the probe has given it back.
+        assert.deepEqual(await query(pool, 'SELECT CONNECTION_ID() AS id'), [{ id }]);
+        assert.deepEqual(evicted, []);
+        assert.equal(await committedRows(), 0);
+      } finally {
+        await end(pool);
+      }
+    });
+  }
 
   test('a failed plain statement keeps its connection', async () => {
     const { pool, evicted } = makePool();
