@@ -51,6 +51,8 @@ const IMPLS: Impl[] = [
 
 let work: string;
 let downPort: number;
+/** For the scripts that need a server (the down-server ones use downPort). */
+let server: TestServer;
 
 /** Writes `source` (with MODULE, MYSQL2 and OPTIONS replaced) to a file and runs it in a plain node. */
 async function runScript(name: string, ext: 'cjs' | 'mjs', source: string, modulePath: string, options: object): Promise<ChildRun> {
@@ -68,12 +70,17 @@ function describeRun(impl: string, r: ChildRun): string {
   return `${impl}: status ${r.status} signal ${r.signal} in ${r.ms} ms${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 }
 
-before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'never-silent-'));
-  downPort = await freePort();
-});
+before(
+  async () => {
+    work = mkdtempSync(join(tmpdir(), 'never-silent-'));
+    downPort = await freePort();
+    server = await startServer();
+  },
+  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
+);
 
-after(() => {
+after(async () => {
+  await server?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -176,19 +183,6 @@ describe('a script whose query meets a server that is down gets the error', () =
 // Scripts that end the pool
 
 describe('a script that ends the pool exits', () => {
-  let server: TestServer;
-
-  before(
-    async () => {
-      server = await startServer();
-    },
-    { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-  );
-
-  after(async () => {
-    await server?.close();
-  });
-
   test('after queries, a checkout and its release, with leak detection on', T, async () => {
     const source = `
 const { createPool } = require(MODULE);
@@ -273,19 +267,6 @@ function resultOf(r: ChildRun): { uncaught: string[]; [k: string]: unknown } {
 }
 
 describe('user code that throws never changes the pool or a caller\'s answer', () => {
-  let server: TestServer;
-
-  before(
-    async () => {
-      server = await startServer();
-    },
-    { timeout: 90_000 },
-  );
-
-  after(async () => {
-    await server?.close();
-  });
-
   test('an acquire listener that throws once: the next caller is still served (connectionLimit 1)', T, async () => {
     const source = `
 const { createPool } = require(MODULE);
