@@ -417,6 +417,12 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
           pool.finishLoan(e, 'error');
         }
       });
+      cmd.once('end', () => {
+        if (released) return;
+        released = true;
+        conn.removeListener('error', onDeath);
+        pool.releaseConnection(conn);
+      });
       connectionQuery.call(conn, cmd);
     });
   };
