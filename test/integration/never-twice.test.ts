@@ -44,6 +44,18 @@ describe('a statement with a side effect, reply dropped after it committed', { t
     });
   }
 
+  test('SELECT log_hit(...) runs once when the client is cut with a FIN instead of an RST', async () => {
+    const tag = 'query-fin';
+    const pool = IMPLS[1]!.create(poolOptions());
+    try {
+      const drop = use.drops.proxy.dropReplyWhen((cmd: ProxyCommand) => cmd.text.includes(tag), { cut: 'close' });
+      const { err } = await queryOn(pool, `SELECT log_hit('${tag}') AS h`);
+      assertRanOnceAndSaid('log_hit, FIN', drop, await use.drops.bed.hits(tag), err);
+    } finally {
+      await endPool(pool);
+    }
+  });
+
   test('SELECT log_hit(?) through pool.execute runs once', async () => {
     const tag = 'execute';
     const pool = IMPLS[1]!.create(poolOptions());
