@@ -3,11 +3,12 @@
  * nothing.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { once } from 'node:events';
 import { after, afterEach, before, describe, test } from 'node:test';
 import mysql from 'mysql2';
 import { FakeMysql8 } from '../support/fake-mysql8.js';
-import { FaultProxy } from '../support/proxy.js';
+import { FaultProxy, resetSocket } from '../support/proxy.js';
 import { requireControl, serverAvailable, startServer, type TestServer } from '../support/server.js';
 
 type Conn = mysql.Connection;
@@ -258,6 +259,24 @@ describe('FaultProxy', () => {
     assert.ok(Date.now() - started >= 290);
     proxy.blackholeNew(false);
     assert.equal(await selectOne(await connect(viaProxy())), 1);
+  });
+
+  test('resetSocket() right after end(): the socket still closes', T, async () => {
+    // Node 20's own resetAndDestroy() here fails (EINVAL: the shutdown end() started is in flight) and leaves a TCP
+    // handle that is never closed; the process then spins at exit (the chaos-network exit hang).
+    const target = net.createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = net.connect((target.address() as net.AddressInfo).port, '127.0.0.1');
+      client.on('error', () => undefined);
+      await once(client, 'connect', { signal: AbortSignal.timeout(5_000) });
+      const closed = once(client, 'close', { signal: AbortSignal.timeout(2_000) });
+      client.end();
+      resetSocket(client);
+      await closed;
+    } finally {
+      await new Promise((resolve) => target.close(resolve));
+    }
   });
 
   test('close() ends every flow and is idempotent', T, async () => {

@@ -246,6 +246,8 @@ export class FaultProxy {
 
   private listener: net.Server | undefined;
   private readonly flows = new Set<Flow>();
+  /** Every socket of every flow until it has emitted 'close' (a flow can be forgotten before its sockets close). */
+  private readonly sockets = new Set<net.Socket>();
   private blackholingNew = false;
   private closing: Promise<void> | undefined;
 
@@ -287,7 +289,7 @@ export class FaultProxy {
   resetExisting(): void {
     for (const flow of this.flows) {
       flow.silence();
-      if (!flow.client.destroyed) flow.client.resetAndDestroy();
+      resetSocket(flow.client);
       flow.server?.destroy();
     }
   }
@@ -335,14 +337,19 @@ export class FaultProxy {
     this.blackholingNew = on;
   }
 
-  /** Destroys all flows and stops listening; idempotent. */
+  /**
+   * Destroys all flows and stops listening; resolves once every socket the proxy ever opened is closed, and rejects
+   * if one is not within 2 s. Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const flow of this.flows) flow.destroy();
       this.flows.clear();
+      for (const socket of this.sockets) socket.destroy();
       const listener = this.listener;
       this.listener = undefined;
       if (listener) await closeListener(listener);
+      await allClosed([...this.sockets], 2_000);
     })();
     return this.closing;
   }
@@ -391,7 +398,7 @@ export class FaultProxy {
       const drop = current.drop;
       flow.silence();
       if (drop.cut === 'reset') {
-        if (!flow.client.destroyed) flow.client.resetAndDestroy();
+        resetSocket(flow.client);
       } else {
         flow.client.end();
       }
@@ -415,7 +422,13 @@ export class FaultProxy {
     }
   }
 
+  private track(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
   private accept(client: net.Socket): void {
+    this.track(client);
     if (this.closing) {
       client.destroy();
       return;
@@ -440,7 +453,7 @@ export class FaultProxy {
     });
     client.on('error', () => {
       // An RST from the client is passed on as an RST, so the server sees what it would have seen directly.
-      if (flow.mode !== 'blackhole' && flow.server && !flow.server.destroyed) flow.server.resetAndDestroy();
+      if (flow.mode !== 'blackhole' && flow.server) resetSocket(flow.server);
     });
     client.on('close', () => {
       // Once the client is gone a silenced server side has no purpose, and would hold a server connection slot.
@@ -452,6 +465,7 @@ export class FaultProxy {
 
     const server = net.connect({ host: this.target.host, port: this.target.port });
     flow.server = server;
+    this.track(server);
     server.setNoDelay(true);
     server.on('data', (chunk: Buffer) => {
       if (flow.mode === 'blackhole') return;
@@ -468,7 +482,7 @@ export class FaultProxy {
     });
     server.on('error', () => {
       // Upstream refused or reset: the client sees a reset, the nearest thing to what it would have seen directly.
-      if (flow.mode !== 'blackhole' && !client.destroyed) client.resetAndDestroy();
+      if (flow.mode !== 'blackhole') resetSocket(client);
     });
     server.on('close', () => {
       if (client.destroyed) this.flows.delete(flow);
@@ -485,6 +499,37 @@ function readGreetingFlags(p: Buffer): number {
   const lower = p.readUInt16LE(at);
   const upper = p.length >= at + 7 ? p.readUInt16LE(at + 5) : 0; // after charset (1) and status (2)
   return ((upper << 16) | lower) >>> 0;
+}
+
+/**
+ * Sends an RST and destroys the socket, or only destroys it once end() has been called on it (the peer has had, or
+ * will have, the FIN). Node 20's resetAndDestroy() after end() fails with EINVAL (libuv refuses SO_LINGER 0 on a
+ * socket that is shutting down) but marks the handle as closing anyway: it is never closed, and at exit the process
+ * spins at 100% CPU in Node's handle cleanup, waiting for that close.
+ */
+export function resetSocket(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
+/** Resolves when every socket has emitted 'close'; rejects naming how many did not within `ms`. */
+function allClosed(sockets: net.Socket[], ms: number): Promise<void> {
+  const open = sockets.filter((s) => !s.closed);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let left = open.length;
+    const timer = setTimeout(() => {
+      reject(new Error(`FaultProxy.close(): ${left} socket(s) not closed after ${ms} ms (a handle whose close never completes)`));
+    }, ms);
+    for (const socket of open) {
+      socket.once('close', () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    }
+  });
 }
 
 function listen(port: number, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
