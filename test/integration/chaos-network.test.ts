@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import mysql from 'mysql2';
 import { createResilientPool, type ResilientPool } from '../../src/index.js';
@@ -63,6 +64,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 // ---------------------------------------------------------------------------------------------------------------

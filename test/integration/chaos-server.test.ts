@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import type mysql from 'mysql2';
 import {
   AdminSession,
@@ -561,4 +562,9 @@ describe('3. MySQL 8 ERR 4031 (fake MySQL 8.0.36)', () => {
     assert.ok(limits.idleLimit <= 5_000, `idleLimit ${limits.idleLimit}`);
     assert.ok(limits.maxLifetime <= 5_000, `maxLifetime ${limits.maxLifetime}`);
   });
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 
 const root = join(__dirname, '..', '..');
 const SCENARIOS = ['idle past wait_timeout', 'killed connections (KILL)', 'server restart', 'dropped flow (LB/NAT blackhole)'];
@@ -89,4 +90,9 @@ test('npm run demo: exits 0, a row per scenario, no failure with resilient-mysql
 
   // Progress lines went to stderr, one per scenario.
   SCENARIOS.forEach((name, i) => assert.ok(r.stderr.includes(`[${i + 1}/${SCENARIOS.length}] ${name}…`), `no progress line for ${name}\n${shown}`));
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import dc from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql2 from 'mysql2';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2';
 import mysql2Promise from 'mysql2/promise';
@@ -48,6 +49,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 /** A payload as comparable data: plain values as they are, objects by kind, errors by code. */

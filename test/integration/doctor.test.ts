@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
 import { DoctorError, doctor, formatReport, type DoctorReport } from '../../src/doctor.js';
 import { createResilientPool } from '../../src/index.js';
@@ -44,6 +45,8 @@ after(async () => {
   } finally {
     await server?.close();
   }
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 /** The server's URL with query parameters set (and, optionally, another user and password). */

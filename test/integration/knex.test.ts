@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { knex, type Knex } from 'knex';
 import { createResilientPool, ResilientPool, type ResilientPoolOptions } from '../../src/index.js';
 import { createResilientPool as createPromisePool, ResilientPromisePool } from '../../src/promise.js';
@@ -43,6 +44,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 // ---------------------------------------------------------------------------------------------------------------

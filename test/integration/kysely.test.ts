@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { Kysely, MysqlDialect, sql, type Generated } from 'kysely';
 import { createResilientPool, ResilientPool, type ResilientPoolOptions } from '../../src/index.js';
 import { bounded, killer, until, type TrackedConnection } from '../support/orm.js';
@@ -40,6 +41,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { createResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool } from '../../src/promise.js';
 import { startServer } from '../support/server.js';
@@ -12,6 +13,8 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 interface Leak {

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { childEnv, runChild, type ChildRun } from '../support/readme.js';
 import { freePort, startServer, type TestServer } from '../support/server.js';
 
@@ -82,6 +83,8 @@ before(
 after(async () => {
   await server?.close();
   if (work) rmSync(work, { recursive: true, force: true });
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import type { PoolConnection } from 'mysql2';
 import { createResilientPool, type PoolStats, type ResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool } from '../../src/promise.js';
@@ -47,6 +48,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 type Options = Parameters<typeof createResilientPool>[0] & object;

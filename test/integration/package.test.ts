@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -425,4 +426,9 @@ describe('npm pack', () => {
       assert.ok(files.includes(f), `${f} is published (${files.length} files: ${files.join(', ')})`);
     }
   });
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });

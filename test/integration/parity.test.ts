@@ -8,11 +8,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql2 from 'mysql2';
 import type { FieldPacket, Pool, PoolConnection, PoolOptions, ResultSetHeader } from 'mysql2';
 import mysql2Promise from 'mysql2/promise';
 import type { Pool as PromisePool } from 'mysql2/promise';
-import { createResilientPool } from '../../src/index.js';
+import { createResilientPool, type ResilientPool } from '../../src/index.js';
 import { createResilientPool as createResilientPromisePool } from '../../src/promise.js';
 import {
   type AnyError,
@@ -69,6 +70,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 // ---------------------------------------------------------------------------------------------------------------

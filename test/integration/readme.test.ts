@@ -27,6 +27,7 @@ import net from 'node:net';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { FaultProxy } from '../support/proxy.js';
@@ -89,6 +90,8 @@ before(
 after(async () => {
   await server?.close();
   if (work) rmSync(work, { recursive: true, force: true });
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 // ---------------------------------------------------------------------------------------------------------------

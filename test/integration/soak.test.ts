@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import type mysql from 'mysql2';
 import {
   AdminSession,
@@ -93,6 +94,8 @@ after(async () => {
   admin?.close();
   await server?.close();
   if (logDir) fs.rmSync(logDir, { recursive: true, force: true });
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 /** How often the server received each `INSERT INTO t ...` text from the soak user, from the general log file. */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
 import { FakeMysql8 } from '../support/fake-mysql8.js';
 import { FaultProxy, resetSocket } from '../support/proxy.js';
@@ -86,6 +87,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 describe('startServer', () => {

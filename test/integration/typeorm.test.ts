@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { DataSource, EntitySchema, MoreThan } from 'typeorm';
 import { ResilientPool } from '../../src/index.js';
 import * as resilientMysql2 from '../../src/mysql2.js';
@@ -51,6 +52,8 @@ before(
 
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 // ---------------------------------------------------------------------------------------------------------------

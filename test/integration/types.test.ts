@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 
 const root = join(__dirname, '..', '..');
 
@@ -18,4 +19,9 @@ test('test/types compiles: pools are assignable to mysql2 types, bad options are
   });
   assert.equal(run.error, undefined, `could not run tsc: ${run.error}`);
   assert.equal(run.status, 0, `tsc -p test/types/tsconfig.json failed:\n${run.stdout}${run.stderr}`);
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });
