@@ -877,6 +877,9 @@ export class ResilientPool extends PoolClass {
     // its slot back now, as in mysql2; its later release() is a no-op.
     if (entry.state === 'releasing') this.retireReleased(entry, reason);
     else if (entry.state === 'busy') this.finishLoan(entry, reason);
+    // An idle one leaves the pool's count now, as in mysql2; generic-pool drops
+    // its record at the next eviction run or checkout (it is dead: never handed out).
+    else if (entry.state === 'idle') this.closeEntry(entry, reason);
   }
 
   private hasLiveConnection(): boolean {

@@ -976,6 +976,125 @@ for (const impl of IMPLS) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// mysql2's own pool tests that read its private queues (_allConnections, _freeConnections, _connectionQueue): the
+// same intent, checked on this pool through stats() (total, idle, inUse, waiting). A release settles on the next
+// tick here (a documented difference), so counts are read after the 'release' event.
+
+describe("mysql2's pool tests on its private queues, as stats()", () => {
+  const resilient = IMPLS[1]!;
+  const statsOf = (pool: Pool) => (pool as unknown as ResilientPool).stats();
+  const counts = (pool: Pool) => {
+    const s = statsOf(pool);
+    return { total: s.total, idle: s.idle, inUse: s.inUse, waiting: s.waiting };
+  };
+  /** Releases `conn` and resolves once the pool has taken it back. */
+  const released = async (pool: Pool, conn: PoolConnection) => {
+    const back = once(pool, 'release');
+    conn.release();
+    await within(back, 5_000, "the 'release' event");
+  };
+
+  test('a destroyed connection leaves the count at once, held or idle (test-pool-destroy-removes-connection)', T, async () => {
+    await withPool(resilient, { connectionLimit: 3 }, async ({ pool }) => {
+      const [first, second, third] = [await getConnection(pool), await getConnection(pool), await getConnection(pool)];
+      await released(pool, second!);
+      await released(pool, third!);
+      assert.deepEqual(counts(pool), { total: 3, idle: 2, inUse: 1, waiting: 0 });
+      first!.destroy();
+      assert.deepEqual(counts(pool), { total: 2, idle: 2, inUse: 0, waiting: 0 });
+      second!.destroy();
+      assert.deepEqual(counts(pool), { total: 1, idle: 1, inUse: 0, waiting: 0 });
+      const [rows] = await query(pool, 'SELECT 1 AS ok');
+      assert.deepEqual(rows, [{ ok: 1 }]);
+    });
+  });
+
+  test('release() twice counts the connection idle once (test-pool-double-release)', T, async () => {
+    await withPool(resilient, { connectionLimit: 5 }, async ({ pool }) => {
+      const conn = await getConnection(pool);
+      const back = once(pool, 'release');
+      conn.release();
+      conn.release();
+      await within(back, 5_000, "the 'release' event");
+      assert.deepEqual(counts(pool), { total: 1, idle: 1, inUse: 0, waiting: 0 });
+      const [a, b] = [await getConnection(pool), await getConnection(pool)];
+      assert.notEqual(a, b);
+      a.release();
+      b.release();
+    });
+  });
+
+  test("a held connection whose stream ends leaves the count at once (test-pool-end)", T, async () => {
+    await withPool(resilient, {}, async ({ pool }) => {
+      const conn = await getConnection(pool);
+      assert.deepEqual(counts(pool), { total: 1, idle: 0, inUse: 1, waiting: 0 });
+      (conn as unknown as { stream: NodeJS.EventEmitter }).stream.emit('end');
+      assert.deepEqual(counts(pool), { total: 0, idle: 0, inUse: 0, waiting: 0 });
+      conn.destroy();
+    });
+  });
+
+  test('connectionLimit 2: two held, the third waits (test-pool-getconnection-contract)', T, async () => {
+    await withPool(resilient, { connectionLimit: 2 }, async ({ pool, hold }) => {
+      const a = await hold();
+      await hold();
+      const third = hold();
+      assert.deepEqual(counts(pool), { total: 2, idle: 0, inUse: 2, waiting: 1 });
+      a.release();
+      assert.equal(await within(third, 5_000, 'the waiting checkout'), a);
+      assert.deepEqual(counts(pool), { total: 2, idle: 0, inUse: 2, waiting: 0 });
+    });
+  });
+
+  test('queued callers leave the queue when end() is called (test-pool-end, promise pool)', T, async () => {
+    await withPool(resilient, { connectionLimit: 2 }, async ({ pool, hold }) => {
+      await hold();
+      await hold();
+      const queued = [rejection(getConnection(pool)), rejection(getConnection(pool))];
+      assert.equal(counts(pool).waiting, 2);
+      const ended = endPool(pool);
+      for (const err of await within(Promise.all(queued), 5_000, 'the queued checkouts')) {
+        assert.equal(err.message, 'Pool is closed.');
+      }
+      assert.equal(counts(pool).waiting, 0);
+      // withPool releases the held connections, which lets end() finish.
+      void ended;
+    });
+  });
+
+  test('idleTimeout 1000 with maxIdle 1: every idle connection closes, the next checkout opens one (test-pool-release-idle-connection-timeout)', T, async () => {
+    await withPool(resilient, { connectionLimit: 3, maxIdle: 1, idleTimeout: 1_000 }, async ({ pool }) => {
+      const conns = [await getConnection(pool), await getConnection(pool), await getConnection(pool)];
+      const evicted: string[] = [];
+      pool.on('evict' as 'release', (_conn: PoolConnection, reason?: unknown) => evicted.push(String(reason)));
+      for (const c of conns) await released(pool, c);
+      assert.deepEqual(counts(pool), { total: 3, idle: 3, inUse: 0, waiting: 0 });
+      await until(() => statsOf(pool).total === 0, 5_000, 'every idle connection to close');
+      assert.equal(evicted.length, 3, `evicted: ${evicted.join(', ')}`);
+      const created = statsOf(pool).created;
+      const fresh = await getConnection(pool);
+      assert.ok(!conns.includes(fresh));
+      assert.equal(statsOf(pool).created, created + 1);
+      assert.deepEqual(counts(pool), { total: 1, idle: 0, inUse: 1, waiting: 0 });
+      fresh.release();
+    });
+  });
+
+  test('twelve chained pool-level calls use at most two connections and leave none waiting (test-pool-release)', T, async () => {
+    await withPool(resilient, {}, async ({ pool }) => {
+      for (let i = 0; i < 12; i++) {
+        const run = i % 2 === 0 ? query : execute;
+        await rejection(run(pool, 'test sql'));
+      }
+      const s = counts(pool);
+      assert.ok(s.total < 3, `total ${s.total}`);
+      assert.equal(s.waiting, 0);
+      assert.equal(s.inUse, 0);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
 // Deliberate differences: each implementation asserts its own behaviour.
 
 describe('deliberate differences', () => {
