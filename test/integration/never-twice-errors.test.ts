@@ -8,7 +8,8 @@
  * Side effects are counted on the server. KILL: never-twice-kill.test.ts.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
 import { endPool, getConnection, query, resilient, type QueryError } from '../support/chaos-server.js';
 import { APP_USER, queryOn, seen, useSideEffectServer } from '../support/side-effects.js';
@@ -118,4 +119,9 @@ describe('application errors that look read-only do not retire the pool', { time
       await endPool(pool);
     }
   });
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });

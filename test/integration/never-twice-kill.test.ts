@@ -5,7 +5,8 @@
  * how often the server received the statement.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import type mysql from 'mysql2';
 import { IMPLS, endPool, type QueryError } from '../support/chaos-server.js';
 import { SLEEP_READ, queryOn, seen, useSideEffectServer } from '../support/side-effects.js';
@@ -57,4 +58,9 @@ describe('KILL of the connection mid-statement', { timeout: 60_000 }, () => {
       await endPool(pool);
     }
   });
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });

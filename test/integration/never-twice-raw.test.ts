@@ -4,7 +4,8 @@
  * statement runs and commits, its reply is dropped, and the side effect is counted on the server: exactly once, and
  * the caller told the outcome is unknown after one attempt.
  */
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
 import { IMPLS, endPool } from '../support/chaos-server.js';
 import { assertRanOnceAndSaid, queryOn, useDropBed } from '../support/side-effects.js';
@@ -35,4 +36,9 @@ describe('a raw() value with a side effect, reply dropped after it committed', {
       await endPool(pool);
     }
   });
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });

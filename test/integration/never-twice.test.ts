@@ -11,7 +11,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
 import { IMPLS, endPool } from '../support/chaos-server.js';
 import type { ProxyCommand, ReplyDrop } from '../support/proxy.js';
@@ -170,4 +171,9 @@ describe('plain reads are still retried after a dropped reply (positive control)
       await endPool(pool);
     }
   });
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });
