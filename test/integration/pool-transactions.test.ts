@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
 import type { PoolConnection, ResultSetHeader } from 'mysql2';
 import { createResilientPool } from '../../src/index.js';
@@ -35,6 +36,8 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
+  // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+  await assertNoHandlesLeft();
 });
 
 async function committedRows(): Promise<number> {
