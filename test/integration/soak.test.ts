@@ -1,6 +1,7 @@
 /**
  * Soak: 16 workers doing keyed reads and unique inserts through one resilient pool (connectionLimit 8, default
- * resilience options) for ~5 s, while a killer KILLs one of the pool's server connections every 100-300 ms: every
+ * resilience options) for ~5 s (longer under load, at most 20 s, until the killer has made 8 kills, 3 of them
+ * mid-INSERT), while a killer KILLs one of the pool's server connections every 100-300 ms: every
  * other kill a connection that is executing an INSERT (each takes a few ms: the trigger below sleeps), since a kill
  * that lands between statements cannot make anything run twice.
  *
@@ -35,6 +36,11 @@ import {
 import type { TestServer } from '../support/server.js';
 
 const DURATION_MS = 5_000;
+/** Under load the killer may not have hit enough by DURATION_MS; the workers go on until it has, at most this long. */
+const MAX_DURATION_MS = 20_000;
+/** Kills in all, and kills mid-INSERT, the run waits for (within MAX_DURATION_MS) before it stops. */
+const WANT_KILLS = 8;
+const WANT_INSERT_KILLS = 3;
 const WORKERS = 16;
 const CONNECTION_LIMIT = 8;
 const USER = 'soak';
@@ -136,11 +142,16 @@ test('soak: reads and unique inserts while connections are killed', { timeout: 6
   let insertKills = 0;
   let round = 0;
   let stop = false;
-  const deadline = Date.now() + DURATION_MS;
+  const started = Date.now();
+  // Bounded: stops at MAX_DURATION_MS whatever the killer managed.
+  const running = (): boolean =>
+    Date.now() - started < MAX_DURATION_MS &&
+    (Date.now() - started < DURATION_MS || kills + insertKills < WANT_KILLS || insertKills < WANT_INSERT_KILLS);
 
-  /** Threads running an INSERT: looked for up to 30 times (about 300 ms), since most of the time none is. */
+  /** Threads running an INSERT: looked for up to 30 times within 300 ms, since most of the time none is. */
   const insertsInFlight = async (): Promise<number[]> => {
-    for (let look = 0; look < 30 && !stop; look++) {
+    const until = Date.now() + 300;
+    for (let look = 0; look < 30 && !stop && Date.now() < until; look++) {
       // Inside the trigger the processlist shows the trigger's statement, not the INSERT.
       const rows = await admin.processlist("USER = ? AND (INFO LIKE 'INSERT%' OR INFO LIKE 'DO SLEEP%')", [USER]);
       if (rows.length > 0) return rows.map((r) => r.id);
@@ -165,7 +176,7 @@ test('soak: reads and unique inserts while connections are killed', { timeout: 6
 
   const worker = async (w: number) => {
     let n = 0;
-    while (Date.now() < deadline) {
+    while (running()) {
       if (Math.random() < 0.5) {
         const key = acked.length > 0 && Math.random() < 0.8 ? acked[Math.floor(Math.random() * acked.length)]! : `none-${w}`;
         const r = await attempt<Array<{ k: string; v: number | null }>>(pool, 'SELECT k, v FROM t WHERE k = ?', [key]);
@@ -194,7 +205,7 @@ test('soak: reads and unique inserts while connections are killed', { timeout: 6
   const outcomeUnknown = writeErrors.filter((e) => e.err.outcomeUnknown === true);
   const otherWriteErrors = writeErrors.filter((e) => e.err.outcomeUnknown !== true);
   console.log(
-    `# soak: reads=${reads} (errors ${readErrors.length}), writes ok=${acked.length}, ` +
+    `# soak: ${Date.now() - started} ms, reads=${reads} (errors ${readErrors.length}), writes ok=${acked.length}, ` +
       `writes outcomeUnknown=${outcomeUnknown.length}, other write errors=${otherWriteErrors.length}, kills=${kills}, ` +
       `kills mid-INSERT=${insertKills}, ` +
       `retries=${JSON.stringify(stats.retries)}, created=${stats.created}, destroyed=${JSON.stringify(stats.destroyed)}, ` +
