@@ -7,7 +7,8 @@
  * mysql2's pool has the same trap (shown in the first scenario); this library deliberately differs.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import type mysql from 'mysql2';
 import { ErrorCodes } from '../../src/index.js';
 import { IMPLS, endPool, type QueryError } from '../support/chaos-server.js';
@@ -110,4 +111,9 @@ describe('pool-level calls that leave a transaction open', { timeout: 60_000 }, 
 
   test('CALL of a procedure that starts a transaction and inserts (seen only in the reply status flags)', () =>
     scenario('call-begin', ["CALL p_begin_insert('call-begin')", "INSERT INTO tx (tag) VALUES ('call-begin')"]));
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });

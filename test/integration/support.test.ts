@@ -3,7 +3,9 @@
  * nothing.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
@@ -169,6 +171,13 @@ describe('startServer', () => {
     if (!requireControl(t, other)) return;
     assert.equal((await connectError(other.connectionOptions())).code, 'ECONNREFUSED');
   });
+});
+
+test('every integration file ends with the no-socket-no-timer check (test/support/handles.ts)', () => {
+  const missing = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.ts'))
+    .filter((f) => !/after\(async \(\) => \{[^]*?await assertNoHandlesLeft\(\);\n\}\);/.test(readFileSync(join(__dirname, f), 'utf8')));
+  assert.deepEqual(missing, [], 'these files have no after() hook ending with await assertNoHandlesLeft()');
 });
 
 describe('FaultProxy', () => {
