@@ -127,6 +127,32 @@ export function quit(conn: PoolConnection, cb: (err?: unknown) => void): void {
   (Connection.prototype.end as (this: PoolConnection, cb: (err?: unknown) => void) => void).call(conn, cb);
 }
 
+/** A Query/Execute command's private result state, kept by mysql2 even without a callback. */
+interface CommandInternals {
+  /** Called (as `this.done()`) once the last result of the command has arrived, before its 'end'. */
+  done: () => unknown;
+  /** One entry per result: the OK packet (ResultSetHeader) or the result set's rows (empty without a callback). */
+  _rows: unknown[];
+  /** One entry per result: undefined for an OK packet, the column definitions for a result set. */
+  _fields: unknown[];
+}
+
+/**
+ * Calls `fn` with the command's results (mysql2's multi-result shape: one
+ * entry per result) when its last result has arrived, before mysql2 emits
+ * 'end': an 'error' emitted from `fn` reaches the caller before the 'end'.
+ * For commands without a callback, whose rows are emitted and not kept.
+ */
+export function onLastResult(cmd: object, fn: (rows: unknown[], fields: unknown[]) => void): void {
+  const c = cmd as CommandInternals;
+  const done = c.done;
+  c.done = function (this: CommandInternals) {
+    const r = done.call(this);
+    fn(this._rows, this._fields);
+    return r;
+  };
+}
+
 /** The plain Connection methods, for calls the pool makes itself (bypassing per-instance hooks). */
 export const connectionQuery = Connection.prototype.query as (this: PoolConnection, ...args: unknown[]) => unknown;
 export const connectionExecute = Connection.prototype.execute as (this: PoolConnection, ...args: unknown[]) => unknown;

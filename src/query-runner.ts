@@ -5,7 +5,7 @@ import type { ErrorAction } from './error-table.js';
 import { annotate, transactionLeftOpenError } from './errors.js';
 import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
-import { Connection, connectionExecute, connectionQuery, isOnTheWire } from './mysql2-internals.js';
+import { Connection, connectionExecute, connectionQuery, isOnTheWire, onLastResult } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
 import { decideRetry, didNotRun } from './retry.js';
 import { leftOpen, mayHaveLeftOpen, replyStatus, statusOpen } from './transactions.js';
@@ -415,7 +415,17 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
           released = true;
           conn.removeListener('error', onDeath);
           pool.finishLoan(e, 'error');
+        } else if (mayHaveLeftOpen(queryErr)) {
+          // No flags in an ERR packet: closed on release rather than reused (transactions.ts).
+          e.inTransaction = true;
         }
+      });
+      // A pool-level call must not leave a transaction behind (transactions.ts): it fails before its 'end', and
+      // the release closes the connection.
+      onLastResult(cmd, (rows, fields) => {
+        if (!leftOpen(e, rows, fields)) return;
+        e.inTransaction = true;
+        cmd.emit('error', transactionLeftOpenError());
       });
       cmd.once('end', () => {
         if (released) return;

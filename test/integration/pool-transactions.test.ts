@@ -242,6 +242,74 @@ describe('a pool-level call that leaves a transaction open fails, and nothing it
   }
 });
 
+describe('queries without a callback (events, .stream())', T, () => {
+  /** Runs an event-style pool query; resolves with what it emitted, in order. */
+  function events(pool: ResilientPool, sql: string): Promise<string[]> {
+    return bounded(
+      new Promise((resolve) => {
+        const seen: string[] = [];
+        const q = pool.query(sql);
+        q.on('result', () => seen.push('result'));
+        q.on('error', (err: Error & { code?: unknown }) => seen.push(`error ${String(err.code)}`));
+        q.on('end', () => resolve([...seen, 'end']));
+      }),
+      10_000,
+      sql,
+    );
+  }
+
+  test('plain queries give their connection back (one connection, three calls)', async () => {
+    const { pool, evicted } = makePool({ connectionLimit: 1, acquireTimeout: 3_000 });
+    try {
+      for (let i = 0; i < 3; i++) assert.deepEqual(await events(pool, 'SELECT 1 AS a'), ['result', 'end']);
+      assert.deepEqual(await events(pool, 'INSERT INTO tx_t (v) VALUES (1)'), ['result', 'end']);
+      assert.deepEqual(evicted, []);
+      assert.equal(await committedRows(), 1);
+    } finally {
+      await end(pool);
+    }
+  });
+
+  test("BEGIN and a CALL that begins a transaction: 'error' before 'end', connection closed, nothing committed", async () => {
+    const { pool, evicted } = makePool({ connectionLimit: 1, acquireTimeout: 3_000 });
+    try {
+      assert.deepEqual(await events(pool, 'BEGIN'), ['result', `error ${CODE}`, 'end']);
+      assert.deepEqual(await events(pool, 'CALL begins()'), ['result', `error ${CODE}`, 'end']);
+      await until(() => evicted.length === 2, 5_000, 'both connections to be closed');
+      assert.deepEqual(
+        evicted.map((e) => e.reason),
+        ['in-transaction', 'in-transaction'],
+      );
+      await noOpenTransactions();
+      assert.equal(await committedRows(), 0);
+    } finally {
+      await end(pool);
+    }
+  });
+
+  test('a stream of a CALL that begins a transaction fails', async () => {
+    const { pool } = makePool({ connectionLimit: 1, acquireTimeout: 3_000 });
+    try {
+      const rows: unknown[] = [];
+      const err = await bounded(
+        new Promise<Error & { code?: unknown }>((resolve, reject) => {
+          const stream = pool.query('CALL begins_rows()').stream();
+          stream.on('data', (r: unknown) => rows.push(r));
+          stream.on('error', resolve);
+          stream.on('end', () => reject(new Error('the stream ended without an error')));
+        }),
+        10_000,
+        'the stream',
+      );
+      assert.equal(err.code, CODE);
+      await noOpenTransactions();
+      assert.equal(await committedRows(), 0);
+    } finally {
+      await end(pool);
+    }
+  });
+});
+
 describe('plain reads and autocommit writes are unaffected', T, () => {
   test('reads, writes, complete transactions in one string, CALLs that commit: all succeed, no connection closed', async () => {
     const { pool, evicted } = makePool({ multipleStatements: true });

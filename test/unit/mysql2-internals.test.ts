@@ -22,6 +22,7 @@ import {
   isMariaDB,
   isOnTheWire,
   markCheckedOut,
+  onLastResult,
   serverVersion,
   socketOf,
 } from '../../src/mysql2-internals.js';
@@ -126,6 +127,47 @@ describe('mysql2 prototypes', () => {
     assert.equal(clone.user, 'u');
     clone.user = 'other';
     assert.equal(config.user, 'u');
+  });
+});
+
+describe('a command without a callback keeps its results (onLastResult)', () => {
+  const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) => Record<string, any> }).createQuery;
+  const config = new ConnectionConfigClass({});
+
+  test('an OK packet: done() runs last, with _rows/_fields in the multi-result shape, before the command ends', () => {
+    const cmd = createQuery('DO 0', [], undefined, config);
+    assert.equal(cmd.onResult, undefined);
+    const seen: Array<[unknown[], unknown[]]> = [];
+    const events: string[] = [];
+    cmd.on('end', () => events.push('end'));
+    onLastResult(cmd, (rows, fields) => {
+      seen.push([rows, fields]);
+      events.push('last');
+    });
+    const rs = { fieldCount: 0, serverStatus: 3 };
+    // doneInsert is what resultsetHeader() calls for an OK packet; it calls this.done() when no more results follow.
+    assert.equal(cmd.doneInsert(rs), null);
+    assert.deepEqual(seen, [[[rs], [undefined]]]);
+    assert.deepEqual(events, ['last'], "'end' comes after (Command.execute emits it once the state machine returns null)");
+  });
+
+  test('more results follow: done() waits for the last one', () => {
+    const cmd = createQuery('CALL p()', [], undefined, config);
+    const seen: unknown[][] = [];
+    onLastResult(cmd, (rows) => seen.push(rows));
+    assert.equal(typeof cmd.doneInsert({ fieldCount: 0, serverStatus: 0x8 | 0x2 }), 'function', 'SERVER_MORE_RESULTS_EXISTS: next header');
+    assert.deepEqual(seen, []);
+    cmd.doneInsert({ fieldCount: 0, serverStatus: 0x3 });
+    const results = seen as unknown as Array<Array<{ serverStatus: number }>>;
+    assert.equal(results.length, 1);
+    assert.deepEqual(
+      results[0]!.map((r) => r.serverStatus),
+      [0xa, 0x3],
+    );
+  });
+
+  test('the row state ends in this.done() too (read from the prototype)', () => {
+    assert.match(String(Object.getPrototypeOf(createQuery('SELECT 1', [], undefined, config)).row), /this\.done\(\)/);
   });
 });
 
