@@ -53,8 +53,10 @@ const END = new RegExp(
   'i',
 );
 const XA_END = new RegExp(String.raw`^XA${GAP}+(?:COMMIT|ROLLBACK)\b`, 'i');
-/** `autocommit` anywhere in a SET list (`SET sql_mode='', @@session.autocommit = 0`), with its value. */
-const AUTOCOMMIT = /^SET\b.*?\bautocommit\s*:?=\s*([^\s,;]*)\s*(.?)/is;
+/** After `SET` (its three letters checked by the caller): a whole word, then an assignment to `autocommit`. */
+const SET_AUTOCOMMIT = /^.{3}\b.*?\bautocommit\s*:?=/is;
+/** Every `autocommit = value` in it (`SET sql_mode='', @@session.autocommit = 0`), with the character after the value. */
+const AUTOCOMMIT_VALUES = /\bautocommit\s*:?=\s*([^\s,;]*)\s*(.?)/gis;
 const AUTOCOMMIT_ON = /^(?:1|ON|TRUE|'ON'|"ON")$/i;
 
 /** The SQL text of a query argument (a string or mysql2's `{ sql }` options), else undefined. */
@@ -92,15 +94,25 @@ export function statementEffect(sqlOrOptions: unknown): StatementEffect {
       const second = text.charCodeAt(1) | 0x20;
       if (second === 0x74) return BEGIN.test(text) ? 'begin' : undefined;
       if (second !== 0x65 || (text.charCodeAt(2) | 0x20) !== 0x74) return undefined;
-      const m = AUTOCOMMIT.exec(text);
-      if (!m) return undefined;
-      // On only for a plain value that ends the assignment (`= 1`, `= ON,`): `= 1 - 1` is not sure.
-      const ends = m[2] === '' || m[2] === ',' || m[2] === ';';
-      return ends && AUTOCOMMIT_ON.test(m[1]!) ? 'autocommit-on' : 'autocommit-off';
+      if (!SET_AUTOCOMMIT.test(text)) return undefined;
+      return autocommitOn(text) ? 'autocommit-on' : 'autocommit-off';
     }
-    default:
-      return undefined;
   }
+  return undefined;
+}
+
+/**
+ * On only when every assignment is a plain on value that ends the assignment
+ * (`= 1`, `= ON,`): the server applies them in order, and `= 1 - 1`,
+ * `= @saved`, `= DEFAULT` or a later `autocommit = 0` are not sure.
+ */
+function autocommitOn(text: string): boolean {
+  // At least one match: SET_AUTOCOMMIT found one.
+  for (const m of text.matchAll(AUTOCOMMIT_VALUES)) {
+    const ends = m[2] === '' || m[2] === ',' || m[2] === ';';
+    if (!ends || !AUTOCOMMIT_ON.test(m[1]!)) return false;
+  }
+  return true;
 }
 
 /**

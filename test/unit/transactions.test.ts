@@ -101,6 +101,11 @@ describe('noteStatement: comments before the first keyword', () => {
   test('"--" glued to text is not a comment (the server reads minus minus)', () => {
     assert.equal(statementEffect('--x\nBEGIN'), undefined);
   });
+  test('a comment runs to the end of its line', () => {
+    assert.equal(statementEffect('# c BEGIN'), undefined);
+    assert.equal(statementEffect('-- c BEGIN'), undefined);
+    assert.equal(statementEffect('# c\nSELECT 1 -- BEGIN'), undefined);
+  });
   test('a comment with nothing after it', () => {
     assert.equal(statementEffect('/* only */'), undefined);
     assert.equal(statementEffect('-- only'), undefined);
@@ -219,6 +224,9 @@ describe('noteStatement: statements that stay in the transaction', () => {
     "XA COMMITTED 'x'",
     "XA END 'XA COMMIT'",
     'CALL p()',
+    'CALL p() -- then ROLLBACK',
+    'CREATE TABLE c (id INT) # COMMIT',
+    'REPLACE INTO t VALUES (1) /* COMMIT */',
   ]) {
     test(JSON.stringify(sql), () => {
       assert.notEqual(statementEffect(sql), 'end');
@@ -248,6 +256,12 @@ describe('noteStatement: autocommit', () => {
     'SET autocommit = X1',
     'SET autocommit = 10',
     'SET autocommit = ',
+    // Applied in order: not on unless every assignment is.
+    'SET autocommit = 1, autocommit = 0',
+    'SET autocommit = 0, autocommit = 1 -- c',
+    'SET autocommit = 1, autocommit = @x',
+    'SET autocommit=1 /* autocommit = 0 */',
+    "SET autocommit = 1, @note = 'autocommit=0'",
   ]) {
     test(`${JSON.stringify(sql)} turns it off`, () => {
       assert.equal(statementEffect(sql), 'autocommit-off');
@@ -270,6 +284,7 @@ describe('noteStatement: autocommit', () => {
     "SET autocommit = 1 , sql_mode=''",
     "SET time_zone='+00:00', autocommit = 1",
     "SET time_zone='+00:00',\nautocommit = 1",
+    'SET autocommit = 1, autocommit = ON',
   ]) {
     test(`${JSON.stringify(sql)} turns it back on`, () => {
       assert.equal(statementEffect(sql), 'autocommit-on');
@@ -287,7 +302,7 @@ describe('noteStatement: autocommit', () => {
   });
 
   test('other SET statements leave it alone', () => {
-    for (const sql of ['SET NAMES utf8mb4', 'SET sql_mode = ""', 'SET autocommitx = 0', 'SET x_autocommit = 0', 'SETTINGS autocommit = 0', 'SET @x = 1']) {
+    for (const sql of ['SET NAMES utf8mb4', 'SET sql_mode = ""', 'SET autocommitx = 0', 'SET x_autocommit = 0', 'SETTINGS autocommit = 0', 'SET @x = 1', 'SET autocommit', "SET @x = 'autocommit'", 'SET autocommit ! 0', 'SXT autocommit = 0', 'SEX autocommit = 0', 'SETX = 1; SET autocommit = 0', 'SET']) {
       assert.equal(statementEffect(sql), undefined, sql);
     }
     assert.deepEqual(run(['SET NAMES utf8mb4', 'SET sql_mode = ""', 'SET autocommitx = 0'], { autocommitOff: true }), {
@@ -390,6 +405,9 @@ describe('replyStatus', () => {
     assert.equal(replyStatus([{ a: 1 }, { a: 2 }], [col]), undefined);
     assert.equal(replyStatus([], [col]), undefined);
     assert.equal(replyStatus([[0]], [col]), undefined);
+  });
+  test('a column definition last means one result set, whatever comes before', () => {
+    assert.equal(replyStatus([ok(0x3), { a: 1 }], [undefined, col]), undefined);
   });
   test('an array without matching fields is not read', () => {
     assert.equal(replyStatus([ok(0x3)], undefined), undefined);
@@ -509,6 +527,7 @@ describe('mayHaveLeftOpen (failed statements)', () => {
   test('no SQL on the error: no', () => {
     assert.equal(mayHaveLeftOpen(new Error('x')), false);
     assert.equal(mayHaveLeftOpen(Object.assign(new Error('x'), { sql: 42 })), false);
+    assert.equal(mayHaveLeftOpen({ sql: ['CALL p()'] }), false, 'only a string is SQL text');
     assert.equal(mayHaveLeftOpen(null), false);
     assert.equal(mayHaveLeftOpen(undefined), false);
   });
