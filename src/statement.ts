@@ -71,13 +71,12 @@ const K_LOCK = 18;
 const K_IN = 19;
 const K_NEXT = 20;
 const K_VALUE = 21;
-const K_NEXTVAL = 22;
-const K_CALL = 23; // CALL, EXECUTE: run statements the text does not show
-const K_ATOMIC_VERB = 24; // DO, LOAD and DDL verbs: one statement refused as a whole
-const K_SET = 25;
-const K_STATEMENT = 26;
-const K_INSERT_OPTION = 27; // LOW_PRIORITY, DELAYED, HIGH_PRIORITY, IGNORE
-const K_NAME_INTRO = 28; // KEY, INDEX, UNIQUE, FULLTEXT, SPATIAL, REFERENCES: a name and its column list follow
+const K_CALL = 22; // CALL, EXECUTE: run statements the text does not show
+const K_ATOMIC_VERB = 23; // DO, LOAD and DDL verbs: one statement refused as a whole
+const K_SET = 24;
+const K_STATEMENT = 25;
+const K_INSERT_OPTION = 26; // LOW_PRIORITY, DELAYED, HIGH_PRIORITY, IGNORE
+const K_NAME_INTRO = 27; // KEY, INDEX, UNIQUE, FULLTEXT, SPATIAL, REFERENCES: a name and its column list follow
 
 const KEYWORDS = new Map<string, number>([
   ['SELECT', K_SELECT],
@@ -105,7 +104,6 @@ const KEYWORDS = new Map<string, number>([
   ['IN', K_IN],
   ['NEXT', K_NEXT],
   ['VALUE', K_VALUE],
-  ['NEXTVAL', K_NEXTVAL],
   ['CALL', K_CALL],
   ['EXECUTE', K_CALL],
   ['DO', K_ATOMIC_VERB],
@@ -128,9 +126,6 @@ const KEYWORDS = new Map<string, number>([
   ['SPATIAL', K_NAME_INTRO],
   ['REFERENCES', K_NAME_INTRO],
 ]);
-
-let maxKeywordLength = 0;
-for (const word of KEYWORDS.keys()) maxKeywordLength = Math.max(maxKeywordLength, word.length);
 
 const BACKSLASH = 92;
 const SINGLE_QUOTE = 39;
@@ -206,7 +201,7 @@ class Lexer {
   private start = 0;
   private end = 0;
   /** The current token starts right where the previous one ended (no whitespace or comment in between). */
-  private glued = false;
+  private glued!: boolean;
 
   /** Something makes the text neither a plain read nor singleAtomic (unsure lexing, a call, a second statement). */
   unsafe = false;
@@ -228,13 +223,13 @@ class Lexer {
   private prevStart = 0;
   private prevEnd = 0;
   /** The previous token was a name after a "." (db.f, s.nextval). */
-  private prevQualified = false;
+  private prevQualified!: boolean;
   /** Kind and keyword of the token before the name chain the previous token ends (INTO db.t → INTO). */
   private prevIntroKind = END;
   private prevIntroKw = 0;
   private prevIntroCh = 0;
   /** Same, for the current token once it is a name. */
-  private qualified = false;
+  private qualified!: boolean;
   private introKind = END;
   private introKw = 0;
   private introCh = 0;
@@ -270,7 +265,6 @@ class Lexer {
 
   /** Advances to the next token, checks it, and returns its kind. */
   next(): number {
-    if (this.unsafe || this.rejected) return (this.kind = END);
     this.prevKind = this.kind;
     this.prevKw = this.kw;
     this.prevCh = this.ch;
@@ -280,7 +274,9 @@ class Lexer {
     this.prevIntroKind = this.introKind;
     this.prevIntroKw = this.introKw;
     this.prevIntroCh = this.introCh;
-    if (!this.lex()) return (this.kind = END);
+    this.lex();
+    // After a violation or an unterminated literal the stream stays at END (a caller may ask again).
+    if (this.unsafe || this.rejected) return (this.kind = END);
     if (this.kind !== END) this.check();
     return this.kind;
   }
@@ -310,21 +306,20 @@ class Lexer {
     const columnList = this.trackWith() || this.columnListNext;
     this.columnListNext = false;
 
-    // Name chains: "a . b . c". A name directly after "." is qualified and keeps the chain's introducer.
-    if (kind === WORD || kind === QUOTED) {
-      if (this.prevKind === PUNCT && this.prevCh === DOT) {
-        this.qualified = true;
-        this.introKind = this.prevIntroKind;
-        this.introKw = this.prevIntroKw;
-        this.introCh = this.prevIntroCh;
-        // sql_mode=ORACLE reads s.NEXTVAL (also `s`.`nextval`, "s"."NEXTVAL") as a sequence step.
-        if (this.isNextvalName()) return this.fail();
-      } else {
-        this.qualified = false;
-        this.introKind = this.prevKind;
-        this.introKw = this.prevKw;
-        this.introCh = this.prevCh;
-      }
+    // Name chains: "a . b . c". A token directly after "." is qualified and keeps the chain's introducer (only a
+    // name's chain is ever looked at).
+    if (this.prevKind === PUNCT && this.prevCh === DOT) {
+      this.qualified = true;
+      this.introKind = this.prevIntroKind;
+      this.introKw = this.prevIntroKw;
+      this.introCh = this.prevIntroCh;
+      // sql_mode=ORACLE reads s.NEXTVAL (also `s`.`nextval`, "s"."NEXTVAL") as a sequence step.
+      if (this.sql.slice(this.start, this.end).toUpperCase() === 'NEXTVAL') return this.fail();
+    } else {
+      this.qualified = false;
+      this.introKind = this.prevKind;
+      this.introKw = this.prevKw;
+      this.introCh = this.prevCh;
     }
 
     if (kind === WORD) {
@@ -372,10 +367,8 @@ class Lexer {
     // AGAINST (…), COUNT(*) OVER (…), (subquery) alias (…)) and after a string (JSON_TABLE(…, '$' COLUMNS (…))).
     const ik = this.prevIntroKind;
     if (ik === STRING || (ik === PUNCT && this.prevIntroCh === RPAREN)) return;
-    if (ik === WORD) {
-      const kw = this.prevIntroKw;
-      if (kw === K_INTO || kw === K_TABLE || kw === K_AS || kw === K_NAME_INTRO) return;
-    }
+    const kw = this.prevIntroKw; // 0 unless the introducer is a word
+    if (kw === K_INTO || kw === K_TABLE || kw === K_AS || kw === K_NAME_INTRO) return;
     if (this.prevKind === WORD && !this.prevQualified) {
       const name = this.sql.slice(this.prevStart, this.prevEnd).toUpperCase();
       if (NON_CALL_KEYWORDS.has(name)) return;
@@ -385,12 +378,6 @@ class Lexer {
       }
     }
     this.pendingCall = true;
-  }
-
-  /** The current name token spells NEXTVAL (case-insensitively; quoted or not). */
-  private isNextvalName(): boolean {
-    if (this.kind === WORD) return this.kw === K_NEXTVAL;
-    return this.end - this.start === 7 && this.sql.slice(this.start, this.end).toUpperCase() === 'NEXTVAL';
   }
 
   /**
@@ -403,8 +390,7 @@ class Lexer {
     const lparen = this.isPunct(LPAREN);
     switch (this.withState) {
       case W_NAME:
-        if (kind === WORD && this.kw === K_RECURSIVE) return false;
-        this.withState = kind === WORD || kind === QUOTED ? W_AFTER_NAME : W_NONE;
+        if (!this.isWord(K_RECURSIVE)) this.withState = kind === WORD || kind === QUOTED ? W_AFTER_NAME : W_NONE;
         break;
       case W_AFTER_NAME:
         if (lparen) {
@@ -441,27 +427,17 @@ class Lexer {
     this.kind = END;
   }
 
-  /** Not sure how the server reads this text: neither a read nor singleAtomic, in every reading. */
-  private unsure(): false {
-    this.unsafe = true;
-    return false;
-  }
-
-  /** As unsure(), for the scanners that return an index. */
-  private unsureAt(): number {
-    this.unsafe = true;
-    return -1;
-  }
-
   /** An unterminated construct: always fatal in the strict pass; in a lenient pass the server would reject it all. */
-  private unterminated(): false {
+  private unterminated(): void {
     if (this.lenient && !this.afterSemicolon) this.rejected = true;
     else this.unsafe = true;
-    return false;
   }
 
-  /** Reads the next token into kind/kw/ch/start/end. Returns false (with unsafe or rejected set) when it cannot. */
-  private lex(): boolean {
+  /**
+   * Reads the next token into kind/kw/ch/start/end. When the text cannot be read for sure (or not at all) it sets
+   * `unsafe` (or `rejected`) instead; `next()` checks those.
+   */
+  private lex(): void {
     const sql = this.sql;
     const n = sql.length;
     let i = this.pos;
@@ -472,7 +448,7 @@ class Lexer {
       if (i >= n) {
         this.pos = n;
         this.kind = END;
-        return true;
+        return;
       }
       c = sql.charCodeAt(i);
       if (c === 32 || (c >= 9 && c <= 13)) {
@@ -486,9 +462,12 @@ class Lexer {
         // permitting), so what the server sees is not knowable here. /*+ … */ optimiser hints end at the first */
         // like a comment (the hint scanner refuses */ inside its quoted names) and have no lasting effect.
         const d = sql.charCodeAt(i + 2);
-        if (d === 33 || (d === 77 && sql.charCodeAt(i + 3) === 33)) return this.unsure();
+        if (d === 33 || (d === 77 && sql.charCodeAt(i + 3) === 33)) {
+          this.unsafe = true;
+          return;
+        }
         const close = sql.indexOf('*/', i + 2);
-        if (close < 0) return this.unterminated();
+        if (close === -1) return this.unterminated();
         i = close + 2;
       } else {
         break;
@@ -500,22 +479,20 @@ class Lexer {
     this.kw = 0;
     if (c === SINGLE_QUOTE) {
       i = this.skipQuoted(i, SINGLE_QUOTE, this.singleQuoteEscapes);
-      if (i < 0) return this.unsafe ? false : this.unterminated();
+      if (i === -1) return this.unterminated();
       this.kind = STRING;
     } else if (c === DOUBLE_QUOTE || c === BACKTICK) {
       i = this.skipQuoted(i, c, c === DOUBLE_QUOTE && this.doubleQuoteEscapes);
-      if (i < 0) return this.unsafe ? false : this.unterminated();
+      if (i === -1) return this.unterminated();
       this.kind = QUOTED;
-      this.start = start + 1;
+      this.start = start + 1; // the name, without its quotes
       this.end = i - 1;
       this.pos = i;
-      return !this.unsafe;
+      return;
     } else if (isDigit(c) || (c === DOT && isDigit(sql.charCodeAt(i + 1)))) {
       i = this.number(i); // .5 is a number too (MY_LEX_REAL_OR_POINT), so .5FROM is a number glued to a word
-      if (i < 0) return false;
     } else if (isIdentChar(c)) {
       i = this.word(i);
-      if (i < 0) return false;
     } else if (c === 58 && sql.charCodeAt(i + 1) === 61) {
       i += 2;
       this.kind = PUNCT;
@@ -528,19 +505,17 @@ class Lexer {
     this.start = start;
     this.end = i;
     this.pos = i;
-    return !this.unsafe;
   }
 
-  /** An unquoted name from `i` (the whole run of identifier characters). Returns its end, or -1 when unsure. */
+  /** An unquoted name from `i` (the whole run of identifier characters). Returns its end. */
   private word(i: number): number {
     const sql = this.sql;
     const start = i;
-    for (; i < sql.length; i++) {
-      const c = sql.charCodeAt(i);
-      if (!isIdentChar(c)) break;
+    for (; isIdentChar(sql.charCodeAt(i)); i++) {
       // Non-ASCII: the charset decides (whitespace in latin1?). $: MySQL 9 dollar-quoted strings, and identifiers
       // starting with $ are deprecated in 8.0; neither is worth a guess.
-      if (c >= 128 || c === 36) return this.unsureAt();
+      const c = sql.charCodeAt(i);
+      if (c >= 128 || c === 36) this.unsafe = true;
     }
     this.kind = WORD;
     this.kw = this.keyword(start, i);
@@ -585,7 +560,7 @@ class Lexer {
         let k = i + 1;
         const sign = sql.charCodeAt(k);
         if (sign === 43 || sign === 45) k++;
-        if (!isDigit(sql.charCodeAt(k))) return this.unsureAt(); // 1.5e, 1.5ex: the server returns a stray character
+        if (!isDigit(sql.charCodeAt(k))) this.unsafe = true; // 1.5e, 1.5ex: the server returns a stray character
         while (isDigit(sql.charCodeAt(k))) k++;
         i = k;
       }
@@ -594,15 +569,12 @@ class Lexer {
   }
 
   private numberEnd(i: number): number {
-    if (isIdentChar(this.sql.charCodeAt(i))) return this.unsureAt(); // 1e0INTO, 0x1F$, 1.5abc
+    if (isIdentChar(this.sql.charCodeAt(i))) this.unsafe = true; // 1e0INTO, 0x1F$, 1.5abc
     this.kind = NUMBER;
     return i;
   }
 
-  /**
-   * Returns the index just past the closing quote of the literal opening at `i`, or -1 if it is unterminated (or
-   * unsure: see below).
-   */
+  /** Returns the index just past the closing quote of the literal opening at `i`, or -1 if it is unterminated. */
   private skipQuoted(i: number, quote: number, backslashEscapes: boolean): number {
     const sql = this.sql;
     const n = sql.length;
@@ -620,12 +592,12 @@ class Lexer {
         if (backslashEscapes) {
           // The server skips one byte after the backslash: if that is the first byte of a multi-byte character,
           // the rest of it is read on its own, so the same delimiter check applies.
-          if (sql.charCodeAt(i + 1) >= 128 && this.delimiterAfterNonAscii(i + 2)) return -1;
+          if (sql.charCodeAt(i + 1) >= 128) this.checkAfterNonAscii(i + 2);
           i += 2;
           continue;
         }
-      } else if (c >= 128 && this.delimiterAfterNonAscii(i + 1)) {
-        return -1;
+      } else if (c >= 128) {
+        this.checkAfterNonAscii(i + 1);
       }
       i++;
     }
@@ -638,25 +610,19 @@ class Lexer {
    * byte; and mysql2 sending SJIS to a UTF-8 session produces a stray 0x5C, a backslash. Either way a quote, backtick
    * or backslash right after a non-ASCII character may not be what it seems: unsure.
    */
-  private delimiterAfterNonAscii(i: number): boolean {
+  private checkAfterNonAscii(i: number): void {
     const d = this.sql.charCodeAt(i);
-    if (d === SINGLE_QUOTE || d === DOUBLE_QUOTE || d === BACKTICK || d === BACKSLASH) {
-      this.unsafe = true;
-      return true;
-    }
-    return false;
+    if (d === SINGLE_QUOTE || d === DOUBLE_QUOTE || d === BACKTICK || d === BACKSLASH) this.unsafe = true;
   }
 
   private keyword(start: number, end: number): number {
-    const length = end - start;
-    if (length < 2 || length > maxKeywordLength) return 0;
     return KEYWORDS.get(this.sql.slice(start, end).toUpperCase()) ?? 0;
   }
 }
 
 function lineEnd(sql: string, from: number): number {
   const eol = sql.indexOf('\n', from);
-  return eol < 0 ? sql.length : eol + 1;
+  return eol === -1 ? sql.length : eol + 1;
 }
 
 /** Consumes a balanced (…) group; the current token is its '('. Leaves the current token on the matching ')'. */

@@ -113,6 +113,14 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
   ['R', "SELECT COUNT(DISTINCT a), MAX(b), JSON_ARRAYAGG(c) FROM t"],
   ['R', 'SELECT ST_AsText(POINT(1, 2)), ST_Distance(g, POINT(0, 0)) FROM t'],
 
+  ['R', 'SELECT 1;--', '-- at the very end, after the ;'],
+  ['R', 'SELECT 0x09afAF(1), 0b01(2), 1e1(3), .5(4), 12(5)', 'a number before "(" is no call (a syntax error, no side effect)'],
+  ['R', 'SELECT LAST_INSERT_ID() + 1 AS next_id'],
+  ['R', 'SELECT share, t.lock FROM t', 'SHARE not after FOR'],
+  ['R', 'SELECT t.abcdefg, `t`.`1234567` FROM t', 'seven-letter qualified names that are not NEXTVAL'],
+  ["R", "SELECT 'a\u007f'", 'DEL is ASCII'],
+  ['R', String.raw`SELECT 'a\' FOR UPDATE 'b`, 'the NO_BACKSLASH_ESCAPES reading is rejected unparsed (unterminated literal)'],
+
   // ---- Reads that are not plain reads: locking, INTO, variable assignment.
   ['A', 'SELECT * FROM t FOR UPDATE'],
   ['A', 'select * from t for share'],
@@ -292,6 +300,17 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
   ['R', String.raw`SELECT "a\" , 'b" AS c`, 'ANSI_QUOTES and NO_BACKSLASH_ESCAPES reject it unparsed (unterminated literal)'],
   ['N', String.raw`SELECT "a\" ; 'b" AS c`, 'under ANSI_QUOTES a ";" comes before the unterminated literal'],
 
+  ['N', String.raw`SELECT 'a\' , GET_LOCK(1) , 'x`, 'a call before the point where another reading is rejected still counts'],
+  ['N', 'SELECT 9e9INTO @a'],
+  ['N', 'SELECT 1e0a'],
+  ['N', 'SELECT 1e0z'],
+  ['N', 'SELECT 1e0A'],
+  ['N', 'SELECT 1e0Z'],
+  ['N', 'SELECT 1e0_'],
+  ['N', 'SELECT 1\u0080', 'U+0080, the first non-ASCII character'],
+  ["N", "SELECT '\u0080'"],
+  ["N", "SELECT 'x\\\u0080'"],
+
   // ---- Function calls: only allow-listed built-ins, glued to "(".
   ["N", "SELECT GET_LOCK('x', 10)"],
   ["N", "SELECT release_lock('x')"],
@@ -343,6 +362,8 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
   ['N', 'SELECT CONVERT(a, DATETIME(6))', 'a non-reserved type name glued to "(" outside AS'],
   ['N', 'CREATE FUNCTION f() RETURNS INT RETURN 1'],
   ['N', 'CREATE INDEX i ON t (a)', 'not recognised as a column list: safe'],
+  ['N', 'CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO CALL p', 'CALL anywhere'],
+  ['N', 'SELECT 1 FROM t WHERE execute = 1', 'EXECUTE anywhere, even as a column name: conservative'],
   ['N', 'SELECT @x(1)'],
 ];
 
