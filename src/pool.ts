@@ -27,7 +27,7 @@ import {
 } from './mysql2-internals.js';
 import { describeConfig, resolveOptions } from './options.js';
 import type { ResilientPoolOptions, ResolvedOptions } from './options.js';
-import { Backoff } from './backoff.js';
+import { Backoff, FRESH_ERROR } from './backoff.js';
 import { emitIsolated, rethrowLater } from './isolate.js';
 import { poolConnectTraced, tracePoolConnect } from './tracing.js';
 import { noteReply, noteStatement } from './transactions.js';
@@ -68,8 +68,8 @@ export function entryOf(conn: unknown): PoolEntry | undefined {
 
 const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
-/** How long a create failure may be handed to a caller as "the" reason. */
-const FAILURE_FRESHNESS = 1_000;
+/** Rounds of waiting (for an attempt in flight, or a backoff) one create may go through before it gives up. */
+const MAX_CREATE_ROUNDS = 64;
 
 /**
  * The callback pool: mysql2's Pool API (it is an `instanceof` mysql2 `Pool`),
@@ -270,11 +270,12 @@ export class ResilientPool extends PoolClass {
         return;
       }
     }
-    // Server down and nothing open: fail fast with the real error instead of
-    // queueing behind a connect attempt that is still backing off.
+    // Server down and nothing open or opening: fail fast with the real error,
+    // if it is fresh (see backoff.ts); otherwise this caller dials (or joins
+    // the attempt in flight) and waits for the outcome.
     const now = this.clock.now();
-    const failure = this.backoff.blocking(now);
-    if (failure && !this.hasLiveConnection()) {
+    const failure = this.backoff.failFast(now, this.hasConnections());
+    if (failure) {
       this.stats_.acquireFailed();
       process.nextTick(cb, failure);
       return;
@@ -309,9 +310,10 @@ export class ResilientPool extends PoolClass {
       void this.gp.destroy(resource);
       if (!waiter) return;
       if (this.closing) return this.fail(waiter, poolClosedError());
-      if (this.hasLiveConnection()) {
-        // Connections exist (e.g. ER_CON_COUNT_ERROR while they are busy):
-        // wait for one of them to be released rather than fail.
+      if (this.hasConnections()) {
+        // Connections exist or are opening (e.g. ER_CON_COUNT_ERROR while they
+        // are busy, or before the ones that got a slot finish their handshake):
+        // wait for one of them rather than fail.
         this.requeueFront(waiter);
         this.requestFromGenericPool();
         return;
@@ -523,17 +525,27 @@ export class ResilientPool extends PoolClass {
 
   // ---------------------------------------------------------------- the factory (generic-pool calls these)
 
+  /**
+   * Opens a connection, as the connect policy allows (backoff.ts): at once when
+   * nothing is failing; while connects fail, one attempt at a time, callers
+   * joining it, and the fresh error handed over when the pool has nothing
+   * open or opening to wait for.
+   */
   private async create(): Promise<Resource> {
-    if (this.closing) return new CreateFailure(poolClosedError(), this.clock.now());
-    const now = this.clock.now();
-    const wait = this.backoff.waitFor(now);
-    if (wait > 0) {
-      const failure = this.backoff.blocking(now)!;
-      // Nothing open to wait for: let the caller have the real error now.
-      if (!this.hasLiveConnection()) return new CreateFailure(failure, now);
-      await this.sleep(wait);
-      if (this.closing) return new CreateFailure(poolClosedError(), this.clock.now());
+    for (let round = 0; ; round++) {
+      const now = this.clock.now();
+      if (this.closing) return new CreateFailure(poolClosedError(), now);
+      const step = this.backoff.next(now, this.hasConnections());
+      if (step.do === 'connect') break;
+      if (step.do === 'fail') return new CreateFailure(step.error, now);
+      if (round >= MAX_CREATE_ROUNDS) {
+        const error = this.backoff.lastError(now, Infinity) ?? new Error('connect attempts kept failing');
+        return new CreateFailure(error, now);
+      }
+      if (step.do === 'join') await this.wakeable(step.settled);
+      else await this.sleep(step.ms);
     }
+    this.backoff.started();
     try {
       const entry = await this.connect();
       this.backoff.succeeded();
@@ -542,9 +554,24 @@ export class ResilientPool extends PoolClass {
       const error = err as Error;
       const delay = this.backoff.failed(error, this.clock.now());
       this.stats_.connectFailed();
-      log.pool('connect failed (%s: %s); next attempt in %d ms', (error as { code?: unknown }).code, error.message, delay);
+      log.pool('connect failed (%s: %s); backoff %d ms', (error as { code?: unknown }).code, error.message, delay);
       return new CreateFailure(error, this.clock.now());
     }
+  }
+
+  /**
+   * Waits for `done` (the connect attempt in flight); end() cuts it short. No
+   * timer: the attempt's socket keeps the process alive meanwhile.
+   */
+  private wakeable(done: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        this.wakeups.delete(wake);
+        resolve();
+      };
+      this.wakeups.add(wake);
+      void done.then(wake);
+    });
   }
 
   /**
@@ -629,7 +656,8 @@ export class ResilientPool extends PoolClass {
 
   private validate(resource: Resource): Promise<boolean> {
     const now = this.clock.now();
-    if (resource instanceof CreateFailure) return now - resource.at < FAILURE_FRESHNESS ? TRUE : FALSE;
+    // A failure waiting in generic-pool's idle list is handed out only while it is fresh.
+    if (resource instanceof CreateFailure) return now - resource.at < FRESH_ERROR ? TRUE : FALSE;
     const entry = resource;
     entry.state = 'validating';
     const reason = this.closing ? 'pool-end' : this.idleCloseReason(entry, now);
@@ -882,8 +910,9 @@ export class ResilientPool extends PoolClass {
     else if (entry.state === 'idle') this.closeEntry(entry, reason);
   }
 
-  private hasLiveConnection(): boolean {
-    for (const e of this.entries) if (!e.dead && e.state !== 'connecting') return true;
+  /** A connection open or opening: callers wait for it rather than get a connect error. */
+  private hasConnections(): boolean {
+    for (const e of this.entries) if (!e.dead) return true;
     return false;
   }
 

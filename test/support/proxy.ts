@@ -249,6 +249,7 @@ export class FaultProxy {
   /** Every socket of every flow until it has emitted 'close' (a flow can be forgotten before its sockets close). */
   private readonly sockets = new Set<net.Socket>();
   private blackholingNew = false;
+  private failingNew = false;
   private closing: Promise<void> | undefined;
 
   private listenPort = 0;
@@ -335,6 +336,14 @@ export class FaultProxy {
   /** New flows are accepted but nothing is forwarded, and the server is never contacted (for connect timeouts). */
   blackholeNew(on: boolean): void {
     this.blackholingNew = on;
+  }
+
+  /**
+   * New flows are accepted, then reset at once without contacting the server: a load balancer whose backend is down
+   * (the client's connect succeeds, its handshake fails). Existing flows are unaffected.
+   */
+  failNew(on: boolean): void {
+    this.failingNew = on;
   }
 
   /**
@@ -431,6 +440,11 @@ export class FaultProxy {
     this.track(client);
     if (this.closing) {
       client.destroy();
+      return;
+    }
+    if (this.failingNew) {
+      client.on('error', () => undefined);
+      client.resetAndDestroy();
       return;
     }
     const flow = new Flow(this, client, this.blackholingNew ? 'blackhole' : 'normal');
