@@ -164,6 +164,28 @@ describe('1. max_connections exhausted (ER_CON_COUNT_ERROR 1040)', () => {
     );
   });
 
+  test('resilient: a fresh pool (limit 6) with 12 concurrent queries and 2 free slots answers all 12', T, async (t) => {
+    if (!requireControl(t, server)) return;
+    // 8 of 10 taken: the app user gets 2 connections, the pool's other 4 creates get 1040, and they fail before the
+    // 2 that got a slot finish opening. Callers must wait for those 2, not get the 1040.
+    await fillTo(8);
+    const pool = track(IMPLS[1]!.create({ ...app, connectionLimit: 6 }));
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 12 }, () => attempt<Array<{ id: number }>>(pool, SQL)));
+    const elapsed = Date.now() - started;
+    const failed = results.filter((r) => r.err);
+    const ids = new Set(results.filter((r) => !r.err).map((r) => r.rows![0]!.id));
+    const stats = resilient(pool).stats();
+    console.log(
+      `# 1. resilient: 12 queries (50 ms each), 2 free slots, limit 6: ${12 - failed.length}/12 ok in ${elapsed} ms ` +
+        `(12 x 50 / 2 = 300 ms) on ${ids.size} connections; ${stats.connectFailures} connect failures`,
+    );
+    assert.deepEqual(failed.map((r) => describeErr(r.err)), []);
+    assert.ok(ids.size <= 2, `ran on ${ids.size} connections`);
+    assert.ok(stats.connectFailures >= 1, 'the pool did try to open more, and got 1040');
+    assert.ok(elapsed < resilient(pool).config.resilience.acquireTimeout, `took ${elapsed} ms`);
+  });
+
   for (const impl of IMPLS) {
     test(`${impl.name}: a fresh pool on a full server gets ER_CON_COUNT_ERROR fast`, T, async (t) => {
       if (!requireControl(t, server)) return;
