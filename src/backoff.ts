@@ -4,9 +4,12 @@
  * of thousands of times a second; a plain backoff (the first version of this
  * file) keeps the pool failing for up to its cap after the server is back.
  *
- * The policy, while connects are failing:
- * - **One attempt in flight.** A create that finds an attempt running waits
- *   for it (joins) and then decides again: its outcome is as fresh as it gets.
+ * The policy:
+ * - **One attempt in flight while connects fail, or while the pool has no
+ *   connection open** (at start, or when the server has just died: the first
+ *   dial tells whether it is there). A create that finds an attempt running
+ *   waits for it (joins) and then decides again: its outcome is as fresh as it
+ *   gets. A pool with connections open and no failure grows in parallel.
  * - **Outage (the pool has no connection open or opening):** a caller gets the
  *   last connect error only while it is at most {@link FRESH_ERROR} ms old
  *   (fail fast with the real error, e.g. ECONNREFUSED); a caller that comes
@@ -56,14 +59,14 @@ export class Backoff {
   private settle: (() => void) | undefined;
 
   /**
-   * What a create should do now. `hasConnections`: the pool has a connection
-   * open or opening (one that is not this create's own), so callers can wait
-   * for it instead of getting the error.
+   * What a create should do now. `hasOpen`: the pool has a connection open
+   * (handshake done, not known dead), so callers can wait for it instead of
+   * getting the error.
    */
-  next(now: number, hasConnections: boolean): ConnectStep {
+  next(now: number, hasOpen: boolean): ConnectStep {
+    if (this.inFlight > 0 && (this.failures > 0 || !hasOpen)) return { do: 'join', settled: this.whenSettled() };
     if (this.failures === 0) return CONNECT;
-    if (this.inFlight > 0) return { do: 'join', settled: this.whenSettled() };
-    if (!hasConnections) {
+    if (!hasOpen) {
       return now - this.errorAt < FRESH_ERROR ? { do: 'fail', error: this.error! } : CONNECT;
     }
     const wait = this.nextAttemptAt - now;

@@ -526,16 +526,16 @@ export class ResilientPool extends PoolClass {
   // ---------------------------------------------------------------- the factory (generic-pool calls these)
 
   /**
-   * Opens a connection, as the connect policy allows (backoff.ts): at once when
-   * nothing is failing; while connects fail, one attempt at a time, callers
-   * joining it, and the fresh error handed over when the pool has nothing
-   * open or opening to wait for.
+   * Opens a connection, as the connect policy allows (backoff.ts): in parallel
+   * when connections are open and nothing is failing; otherwise one attempt at
+   * a time, callers joining it, and the fresh error handed over when the pool
+   * has nothing open or opening to wait for.
    */
   private async create(): Promise<Resource> {
     for (let round = 0; ; round++) {
       const now = this.clock.now();
       if (this.closing) return new CreateFailure(poolClosedError(), now);
-      const step = this.backoff.next(now, this.hasConnections());
+      const step = this.backoff.next(now, this.hasOpenConnection());
       if (step.do === 'connect') break;
       if (step.do === 'fail') return new CreateFailure(step.error, now);
       if (round >= MAX_CREATE_ROUNDS) {
@@ -913,6 +913,12 @@ export class ResilientPool extends PoolClass {
   /** A connection open or opening: callers wait for it rather than get a connect error. */
   private hasConnections(): boolean {
     for (const e of this.entries) if (!e.dead) return true;
+    return false;
+  }
+
+  /** A connection open (handshake done), not known dead. */
+  private hasOpenConnection(): boolean {
+    for (const e of this.entries) if (!e.dead && e.state !== 'connecting') return true;
     return false;
   }
 

@@ -19,6 +19,7 @@ import { FaultProxy } from '../support/proxy.js';
 import { requireControl, startServer, type TestServer } from '../support/server.js';
 
 const T = { timeout: 90_000 };
+const DEBUG = !!process.env.DEBUG_OUTAGE;
 /** The connect policy's error freshness (src/backoff.ts FRESH_ERROR), plus margin. */
 const PAST_FRESH_ERROR_MS = 150;
 
@@ -111,13 +112,13 @@ interface PoolRecord {
   dials: number[];
   /** Dials started and not yet answered (no byte from the server) nor closed. */
   dialing: number;
-  /** A dial failed (closed before any byte came) while the server was down. */
-  dialFailedWhileDown: boolean;
-  /** Most dials in flight at once once a dial had failed while down. */
+  /** Most dials in flight at once, from SETTLED_MS into the outage to its end. */
   maxDialingWhileDown: number;
   /** Completion time and outcome of every call. */
   calls: Array<{ at: number; ok: boolean; code?: string }>;
   outstanding: number;
+  /** DEBUG_OUTAGE only: what happened when. */
+  events: Array<[number, string]>;
 }
 
 interface Figures {
@@ -126,10 +127,7 @@ interface Figures {
   pools: number;
   /** Connect attempts per second per pool while down: median and max over pools. */
   dialsPerSec: { p50: number; max: number };
-  /**
-   * Most dials in flight at once in one pool while down, counted from its first failed dial (when the server dies, a
-   * pool that knows of no failure yet redials its connections in parallel, as it would open them at start).
-   */
+  /** Most dials in flight at once in one pool while down (from SETTLED_MS into the outage). */
   maxInFlight: number;
   /** ms from the server accepting again to each pool's first successful call: p50 and max over pools. */
   firstSuccess: { p50: number; max: number };
@@ -137,32 +135,40 @@ interface Figures {
   errorsAfterBack: { mean: number; max: number };
   callsWhileDown: number;
   issuedWhileDown: number;
-  outstandingAtBack: number;
   unrecovered: number;
   /** This process's event-loop delay during the run (ms, p50/max): how starved the test itself was. */
   loopDelay: { p50: number; max: number };
 }
 
+/**
+ * In-flight dials are counted from this far into the outage: when the server dies, a pool that knows of no failure
+ * yet redials its connections in parallel, as it opens them at start (README); from then on, one at a time.
+ */
+const SETTLED_MS = 500;
+
 /** A socket factory for mysql2's `stream` option that counts this pool's dials (same path for both pools). */
-function countingStream(rec: PoolRecord, proxy: FaultProxy, isDown: () => boolean): () => net.Socket {
+function countingStream(rec: PoolRecord, proxy: FaultProxy, isSettledDown: () => boolean): () => net.Socket {
   return () => {
     rec.dials.push(performance.now());
+    if (DEBUG) rec.events.push([performance.now(), 'dial']);
     rec.dialing++;
-    if (isDown() && rec.dialFailedWhileDown) rec.maxDialingWhileDown = Math.max(rec.maxDialingWhileDown, rec.dialing);
+    if (isSettledDown()) rec.maxDialingWhileDown = Math.max(rec.maxDialingWhileDown, rec.dialing);
     const socket = net.connect(proxy.port, proxy.host);
     socket.setNoDelay(true);
     let answered = false;
     socket.once('data', () => {
+      if (DEBUG) rec.events.push([performance.now(), 'dial answered']);
       if (answered) return;
       answered = true;
       rec.dialing--;
     });
-    // 'error' comes with the failure the client sees (its 'close' a tick later).
+    // 'error' comes with the failure the client sees (its 'close' a tick later). This listener is added before
+    // mysql2's own, so a dial counts as finished before the pool hears of it.
     const failed = () => {
+      if (DEBUG && !answered) rec.events.push([performance.now(), 'dial failed']);
       if (answered) return;
       answered = true;
       rec.dialing--;
-      if (isDown()) rec.dialFailedWhileDown = true;
     };
     socket.once('error', failed);
     socket.once('close', failed);
@@ -180,7 +186,6 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
   let downAt = Infinity;
   let backAt = Infinity;
   let issuedWhileDown = 0;
-  let outstandingAtBack = 0;
   const recs: PoolRecord[] = [];
   const tickers: NodeJS.Timeout[] = [];
   const trafficEnd = performance.now() + 1_000 + OUTAGE_MS + AFTER_MS + 5_000;
@@ -192,16 +197,16 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
         pool: undefined as never,
         dials: [],
         dialing: 0,
-        dialFailedWhileDown: false,
         maxDialingWhileDown: 0,
         calls: [],
         outstanding: 0,
+        events: [],
       };
       rec.pool = impl.create({
         ...server.connectionOptions(),
         host: proxy.host,
         port: proxy.port,
-        stream: countingStream(rec, proxy, () => down),
+        stream: countingStream(rec, proxy, () => down && performance.now() - downAt >= SETTLED_MS),
       } as mysql.PoolOptions);
       rec.pool.on('connection', (c) => c.on('error', () => undefined));
       recs.push(rec);
@@ -212,6 +217,7 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
       rec.pool.query('SELECT 1 AS v', (err: (Error & { code?: string }) | null) => {
         rec.outstanding--;
         rec.calls.push({ at: performance.now(), ok: !err, code: err ? String(err.code) : undefined });
+        if (DEBUG) rec.events.push([performance.now(), `call ${err ? String(err.code) : 'ok'}`]);
       });
     };
     // Steady open-loop traffic: each pool calls every INTERVAL_MS whatever the previous call is doing, like an app
@@ -241,7 +247,15 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
     else proxy.failNew(false);
     backAt = performance.now();
     down = false;
-    outstandingAtBack = recs.reduce((n, r) => n + r.outstanding, 0);
+    if (DEBUG) {
+      for (const r of recs) {
+        const p = r.pool as unknown as { backoff?: unknown; entries?: Set<{ state: string; dead: boolean }>; waiting?: number };
+        if (p.backoff) {
+          const entries = [...p.entries!].map((e) => `${e.state}${e.dead ? '/dead' : ''}`).join(',');
+          r.events.push([backAt, `at back: ${JSON.stringify(p.backoff)} entries [${entries}] waiting ${p.waiting}`]);
+        }
+      }
+    }
     await delay(AFTER_MS);
     for (const tk of tickers) clearInterval(tk);
     // Every call gets its answer (bounded by acquireTimeout / connectTimeout, 10 s each).
@@ -280,6 +294,10 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
       return `${d === undefined ? '-' : Math.round(d - backAt)}/${ok ? Math.round(ok.at - backAt) : '-'}`;
     });
     console.log('# debug per pool, first dial/first ok after back (ms):', perPool.join(' '));
+    const firstOk = (r: PoolRecord) => r.calls.find((c) => c.ok && c.at >= backAt)?.at ?? Infinity;
+    const slowest = [...recs].sort((x, y) => firstOk(y) - firstOk(x))[0]!;
+    const seen = slowest.events.filter(([t]) => t >= backAt - 300 && t <= firstOk(slowest));
+    console.log('# debug slowest pool:', seen.map(([t, e]) => `${Math.round(t - backAt)} ${e}`).join('; '));
     console.log('# debug back at', Math.round(backAt - downAt), 'ok/err/dials per 250 ms:', JSON.stringify(Object.entries(rows).sort((x, y) => +x[0] - +y[0])));
   }
   return {
@@ -291,7 +309,6 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
     firstSuccess: { p50: Math.round(quantile(firsts, 0.5)), max: Math.round(firsts.at(-1) ?? NaN) },
     errorsAfterBack: { mean: round(errsAfter.reduce((a, b) => a + b, 0) / recs.length), max: Math.max(...errsAfter) },
     issuedWhileDown,
-    outstandingAtBack,
     callsWhileDown: recs.reduce((n, r) => n + r.calls.filter((c) => c.at >= downAt && c.at < backAt).length, 0),
     unrecovered,
     loopDelay: { p50: Math.round(loop.percentile(50) / 1e6), max: Math.round(loop.max / 1e6) },

@@ -164,6 +164,22 @@ describe('Connect policy while the server is down (nothing open or opening)', ()
   });
 });
 
+describe('Connect policy with nothing failing', () => {
+  test('no connection open (start, or the server just died): the first dial goes alone, the rest join it', async () => {
+    const b = new Backoff();
+    assert.deepEqual(b.next(0, false), { do: 'connect' });
+    b.started();
+    const joined = b.next(1, false);
+    assert.equal(joined.do, 'join');
+    b.succeeded();
+    await (joined as { settled: Promise<void> }).settled;
+    // It worked: the rest dial in parallel.
+    assert.deepEqual(b.next(2, true), { do: 'connect' });
+    b.started();
+    assert.deepEqual(b.next(2, true), { do: 'connect' });
+  });
+});
+
 describe('Connect policy with connections open or opening (degraded, e.g. ER_CON_COUNT_ERROR)', () => {
   test('callers wait for those connections; a new dial only after the exponential backoff', () => {
     const b = new Backoff();
