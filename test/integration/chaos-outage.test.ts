@@ -112,10 +112,12 @@ interface PoolRecord {
   dials: number[];
   /** Dials started and not yet answered (no byte from the server) nor closed. */
   dialing: number;
-  /** Most dials in flight at once, from SETTLED_MS into the outage to its end. */
+  /** A dial of this pool failed while the server was down, and the pool has had time to hear of it. */
+  dialFailed: boolean;
+  /** Most dials in flight at once while down, counted once a dial has failed (see countingStream). */
   maxDialingWhileDown: number;
-  /** Completion time and outcome of every call. */
-  calls: Array<{ at: number; ok: boolean; code?: string }>;
+  /** Start and completion time and outcome of every call. */
+  calls: Array<{ start: number; at: number; ok: boolean; code?: string }>;
   outstanding: number;
   /** DEBUG_OUTAGE only: what happened when. */
   events: Array<[number, string]>;
@@ -127,11 +129,11 @@ interface Figures {
   pools: number;
   /** Connect attempts per second per pool while down: median and max over pools. */
   dialsPerSec: { p50: number; max: number };
-  /** Most dials in flight at once in one pool while down (from SETTLED_MS into the outage). */
+  /** Most dials in flight at once in one pool while down, once one of its dials had failed. */
   maxInFlight: number;
   /** ms from the server accepting again to each pool's first successful call: p50 and max over pools. */
   firstSuccess: { p50: number; max: number };
-  /** Failed calls completing after the server was back, per pool: mean and max. */
+  /** Failed calls made after the server was back, per pool: mean and max. */
   errorsAfterBack: { mean: number; max: number };
   callsWhileDown: number;
   issuedWhileDown: number;
@@ -141,18 +143,16 @@ interface Figures {
 }
 
 /**
- * In-flight dials are counted from this far into the outage: when the server dies, a pool that knows of no failure
- * yet redials its connections in parallel, as it opens them at start (README); from then on, one at a time.
+ * A socket factory for mysql2's `stream` option that counts this pool's dials (same path for both pools). Dials in
+ * flight at once are counted while the pool's last finished dial failed: until one has, a pool that still holds a
+ * connection it has not yet seen die may grow in parallel, as it would with the server up.
  */
-const SETTLED_MS = 500;
-
-/** A socket factory for mysql2's `stream` option that counts this pool's dials (same path for both pools). */
-function countingStream(rec: PoolRecord, proxy: FaultProxy, isSettledDown: () => boolean): () => net.Socket {
+function countingStream(rec: PoolRecord, proxy: FaultProxy, isDown: () => boolean): () => net.Socket {
   return () => {
     rec.dials.push(performance.now());
     if (DEBUG) rec.events.push([performance.now(), 'dial']);
     rec.dialing++;
-    if (isSettledDown()) rec.maxDialingWhileDown = Math.max(rec.maxDialingWhileDown, rec.dialing);
+    if (isDown() && rec.dialFailed) rec.maxDialingWhileDown = Math.max(rec.maxDialingWhileDown, rec.dialing);
     const socket = net.connect(proxy.port, proxy.host);
     socket.setNoDelay(true);
     let answered = false;
@@ -161,6 +161,9 @@ function countingStream(rec: PoolRecord, proxy: FaultProxy, isSettledDown: () =>
       if (answered) return;
       answered = true;
       rec.dialing--;
+      // A dial the proxy accepted just before it stopped listening reaches the server: the pool has a working
+      // connection again and may grow in parallel until its next failed dial.
+      if (isDown()) rec.dialFailed = false;
     });
     // 'error' comes with the failure the client sees (its 'close' a tick later). This listener is added before
     // mysql2's own, so a dial counts as finished before the pool hears of it.
@@ -169,6 +172,8 @@ function countingStream(rec: PoolRecord, proxy: FaultProxy, isSettledDown: () =>
       if (answered) return;
       answered = true;
       rec.dialing--;
+      // After the pool's own handlers (and their promise jobs) have run: it knows of the failure by then.
+      if (isDown()) setImmediate(() => (rec.dialFailed = true));
     };
     socket.once('error', failed);
     socket.once('close', failed);
@@ -197,6 +202,7 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
         pool: undefined as never,
         dials: [],
         dialing: 0,
+        dialFailed: false,
         maxDialingWhileDown: 0,
         calls: [],
         outstanding: 0,
@@ -206,7 +212,7 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
         ...server.connectionOptions(),
         host: proxy.host,
         port: proxy.port,
-        stream: countingStream(rec, proxy, () => down && performance.now() - downAt >= SETTLED_MS),
+        stream: countingStream(rec, proxy, () => down),
       } as mysql.PoolOptions);
       rec.pool.on('connection', (c) => c.on('error', () => undefined));
       recs.push(rec);
@@ -214,9 +220,10 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
     const call = (rec: PoolRecord) => {
       if (down) issuedWhileDown++;
       rec.outstanding++;
+      const start = performance.now();
       rec.pool.query('SELECT 1 AS v', (err: (Error & { code?: string }) | null) => {
         rec.outstanding--;
-        rec.calls.push({ at: performance.now(), ok: !err, code: err ? String(err.code) : undefined });
+        rec.calls.push({ start, at: performance.now(), ok: !err, code: err ? String(err.code) : undefined });
         if (DEBUG) rec.events.push([performance.now(), `call ${err ? String(err.code) : 'ok'}`]);
       });
     };
@@ -279,7 +286,8 @@ async function outageRun(impl: Impl, mode: Mode): Promise<Figures> {
     else unrecovered++;
   }
   firsts.sort((a, b) => a - b);
-  const errsAfter = recs.map((r) => r.calls.filter((c) => !c.ok && c.at >= backAt).length);
+  // Errors of calls made after the server was back (a call made during the outage may be answered after it).
+  const errsAfter = recs.map((r) => r.calls.filter((c) => !c.ok && c.start >= backAt).length);
   const round = (x: number) => Math.round(x * 10) / 10;
   if (process.env.DEBUG_OUTAGE) {
     const b = (t: number) => Math.floor((t - downAt) / 250);
