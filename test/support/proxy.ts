@@ -444,7 +444,7 @@ export class FaultProxy {
     }
     if (this.failingNew) {
       client.on('error', () => undefined);
-      client.resetAndDestroy();
+      resetSocket(client);
       return;
     }
     const flow = new Flow(this, client, this.blackholingNew ? 'blackhole' : 'normal');
