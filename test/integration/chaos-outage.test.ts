@@ -15,6 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type mysql from 'mysql2';
 import { IMPLS, attempt, endPool, type Impl } from '../support/chaos-server.js';
 import { bounded, describeError } from '../support/chaos.js';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { FaultProxy } from '../support/proxy.js';
 import { requireControl, startServer, type TestServer } from '../support/server.js';
 
@@ -347,4 +348,9 @@ describe('many pools through an outage behind a load balancer', () => {
       assert.ok(r.errorsAfterBack.mean <= 3, `errors after the server was back, per pool: ${JSON.stringify(r.errorsAfterBack)}`);
     });
   }
+});
+
+// Last, with everything closed: no socket or timer is left (test/support/handles.ts).
+after(async () => {
+  await assertNoHandlesLeft();
 });
