@@ -5,8 +5,10 @@
 // `dangerous`: on some input the mutant answers on the unsafe side where the original answered safe:
 //   - statement.ts: a function of the text says true (a plain read, a single atomic statement) where the original
 //     says false;
-//   - error-table.ts: an action with notExecuted or retryable where the original has not;
-//   - retry.ts: retry where the original does not, or outcomeUnknown lost;
+//   - error-table.ts: an action that claims "did not run" more strongly (false < 'if-single-atomic' < true), is
+//     retryable where the original's is not, or drops 'retire-if-read-only' (retires and retries on the error alone);
+//   - retry.ts: didNotRun true where the original says false; decideRetry retries where the original does not, or
+//     drops outcomeUnknown;
 //   - transactions.ts: after a statement the connection is no longer marked in a transaction (or autocommit off)
 //     where the original marks it so: a transaction ended, or its start missed.
 // `differs`: some answer differs at all (a mutant that differs only on the safe side is not dangerous). A mutant that
@@ -44,9 +46,18 @@ function permissiveFlags(value) {
   return {};
 }
 
-function actionFlags(act) {
-  if (!act || typeof act !== 'object' || 'threw' in act) return { notExecuted: false, retryable: false };
-  return { notExecuted: act.notExecuted === true, retryable: act.retryable === true };
+/** How strongly an action claims "did not run": false < 'if-single-atomic' (the one rule decides) < true. */
+const NOT_EXECUTED_RANK = (v) => (v === true ? 2 : v === 'if-single-atomic' ? 1 : 0);
+
+/** An action is less safe than another: claims "did not run" more, retryable where it was not, or retires and
+ * retries on the error alone where the original first asks the server ('retire-if-read-only'). */
+function lessSafeAction(a, b) {
+  const ok = (x) => x && typeof x === 'object' && !('threw' in x);
+  if (!ok(b)) return false;
+  const rank = (x) => (ok(x) ? NOT_EXECUTED_RANK(x.notExecuted) : 0);
+  if (rank(b) > rank(a)) return true;
+  if (b.retryable === true && !(ok(a) && a.retryable === true)) return true;
+  return ok(a) && a.others === 'retire-if-read-only' && b.others !== 'retire-if-read-only';
 }
 
 /**
@@ -73,11 +84,7 @@ const PROBES = {
 
   'error-table'(orig) {
     const cases = [];
-    const unsafe = (a, b) => {
-      const fa = actionFlags(a);
-      const fb = actionFlags(b);
-      return (fb.notExecuted && !fa.notExecuted) || (fb.retryable && !fa.retryable);
-    };
+    const unsafe = lessSafeAction;
     const overrides = { none: undefined, undef: () => undefined, same: (_e, a) => a };
     for (const err of errors) {
       for (const flavor of ['mysql', 'mariadb']) {
@@ -100,7 +107,7 @@ const PROBES = {
   },
 
   async retry(orig) {
-    if (typeof orig.decideRetry !== 'function') return [];
+    if (typeof orig.decideRetry !== 'function' && typeof orig.didNotRun !== 'function') return [];
     const table = await import(pathToFileURL(path.join(originalDir, 'error-table.ts')).href);
     const actions = new Map([['null', null]]);
     for (const err of errors) {
@@ -109,28 +116,58 @@ const PROBES = {
         if (act && !('threw' in act)) actions.set(JSON.stringify(act), act);
       }
     }
-    for (const notExecuted of [true, false]) {
+    for (const notExecuted of [true, 'if-single-atomic', false]) {
       for (const retryable of [true, false]) {
-        const act = { reason: 'connection-lost', destroy: true, others: 'suspect', retryable, notExecuted };
-        actions.set(JSON.stringify(act), act);
+        for (const others of ['suspect', 'retire-if-read-only']) {
+          const act = { reason: 'connection-lost', destroy: true, others, retryable, notExecuted };
+          actions.set(JSON.stringify(act), act);
+        }
       }
     }
-    const sqls = ['SELECT 1', 'INSERT INTO t VALUES (1)', 'SELECT GET_LOCK("l",1)', 'CALL p()', '', 'SELECT 1; SELECT 2'];
+    // Texts: a plain read, a single write, a locking read, a CALL, several statements, empty, unknown (undefined),
+    // and a read given as a function (the final text is read lazily).
+    const read = () => 'SELECT 1';
+    const sqls = ['SELECT 1', 'INSERT INTO t VALUES (1)', 'SELECT GET_LOCK("l",1)', 'CALL p()', 'SELECT 1; SELECT 2', '', undefined, read];
+    const cases = [];
+    if (typeof orig.didNotRun === 'function') {
+      for (const action of actions.values()) {
+        for (const sent of [false, true]) {
+          for (const sql of sqls) {
+            for (const trust of [undefined, true, false]) {
+              const finalSql = typeof sql === 'function' ? sql : () => sql;
+              cases.push({
+                input: { fn: 'didNotRun', action, sent, sql: String(sql), trustText: trust },
+                run: (mod) => call(mod.didNotRun, action, sent, finalSql, trust),
+                unsafe: (a, b) => b === true && a !== true,
+              });
+            }
+          }
+        }
+      }
+    }
+    if (typeof orig.decideRetry !== 'function') return cases;
     const unsafe = (a, b) => {
       const ra = a?.retry === true;
       const rb = b?.retry === true;
       return (rb && !ra) || (a?.outcomeUnknown === true && b?.outcomeUnknown !== true);
     };
-    const cases = [];
     for (const action of actions.values()) {
       for (const sent of [false, true]) {
-        for (const [attempt, maxAttempts] of [[1, 3], [2, 3], [3, 3], [4, 3], [1, 1], [0, 1]]) {
-          for (const timeLeft of [1000, 1, 0, -1]) {
-            for (const backoff of [undefined, 0, 249, 250, 251, 5000]) {
+        for (const [attempt, maxAttempts] of [[1, 3], [3, 3], [4, 3]]) {
+          for (const timeLeft of [1000, 0]) {
+            for (const backoff of [undefined, 251]) {
               for (const idempotent of [undefined, true, false]) {
                 for (const sql of sqls) {
-                  const input = { action, sent, attempt, maxAttempts, timeLeft, backoff, idempotent, sql };
-                  cases.push({ input, run: (mod) => call(mod.decideRetry, { ...input }), unsafe });
+                  for (const retryReadsAfterSend of [undefined, true, false]) {
+                    for (const serverReadOnly of [undefined, true, false]) {
+                      const input = { action, sent, attempt, maxAttempts, timeLeft, backoff, idempotent, sql, retryReadsAfterSend, serverReadOnly };
+                      cases.push({
+                        input: { fn: 'decideRetry', ...input, sql: String(sql) },
+                        run: (mod) => call(mod.decideRetry, { ...input }),
+                        unsafe,
+                      });
+                    }
+                  }
                 }
               }
             }
