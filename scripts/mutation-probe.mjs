@@ -179,27 +179,113 @@ const PROBES = {
   },
 
   transactions(orig) {
-    if (typeof orig.noteStatement !== 'function') return [];
     const states = [
       { inTransaction: false, autocommitOff: false },
       { inTransaction: true, autocommitOff: false },
       { inTransaction: false, autocommitOff: true },
       { inTransaction: true, autocommitOff: true },
     ];
-    const unsafe = (a, b) => (a[1].inTransaction && !b[1].inTransaction) || (a[1].autocommitOff && !b[1].autocommitOff);
+    // Ending a transaction or autocommit-off state the original keeps (or never noting its start).
+    const lostState = (a, b) => (a.inTransaction && !b.inTransaction) || (a.autocommitOff && !b.autocommitOff);
     const cases = [];
-    for (const sql of corpus.transactions) {
-      for (const arg of [sql, { sql }]) {
+    if (typeof orig.noteStatement === 'function') {
+      for (const sql of corpus.transactions) {
+        for (const arg of [sql, { sql }]) {
+          for (const before of states) {
+            cases.push({
+              input: { fn: 'noteStatement', sql: arg, before },
+              run(mod) {
+                const entry = { ...before };
+                return [call(mod.noteStatement, entry, arg) ?? null, entry];
+              },
+              unsafe: (a, b) => lostState(a[1], b[1]),
+            });
+          }
+        }
+      }
+    }
+    if (typeof orig.statementEffect === 'function') {
+      // Safe side: 'begin' and 'autocommit-off' kept, 'end' and 'autocommit-on' not added.
+      const unsafe = (a, b) =>
+        (a === 'begin' && b !== 'begin') ||
+        (a === 'autocommit-off' && b !== 'autocommit-off') ||
+        (b === 'end' && a !== 'end') ||
+        (b === 'autocommit-on' && a !== 'autocommit-on');
+      for (const sql of corpus.transactions) {
+        cases.push({ input: { fn: 'statementEffect', sql }, run: (mod) => call(mod.statementEffect, sql) ?? null, unsafe });
+      }
+    }
+    const statuses = [0, 1, 2, 3, 0x20, 0x21, 0x22, 0x23, 0x4000, 0x4001, 0x4002, 0x4003, 0xffff, 0xfffe, 0xfffd, 0xfffc];
+    if (typeof orig.statusOpen === 'function') {
+      for (const st of statuses) {
+        cases.push({ input: { fn: 'statusOpen', st }, run: (mod) => call(mod.statusOpen, st), unsafe: (a, b) => a === true && b !== true });
+      }
+    }
+    // Replies as mysql2 hands them over: one OK (ResultSetHeader), rows only, CALL / multi-statement arrays.
+    const ok = (st) => ({ fieldCount: 0, affectedRows: 0, serverStatus: st });
+    const col = { name: 'serverStatus' };
+    const replies = [[undefined, undefined], [null, null], [{}, undefined], [[], []], [[{ serverStatus: 2 }], [col]]];
+    for (const st of statuses) {
+      replies.push(
+        [ok(st), undefined],
+        [{ serverStatus: String(st) }, undefined],
+        [[ok(st)], [undefined]],
+        [[[{ a: 1 }], ok(st)], [[col], undefined]],
+        [[ok(st), [{ a: 1 }]], [undefined, [col]]],
+        [[ok(st), ok(2)], [undefined, undefined]],
+        [[ok(2), ok(st)], [undefined, undefined]],
+        [[ok(st), ok(2)], [undefined]],
+        [[ok(st)], [col]],
+        [[{ serverStatus: st }], [[col]]],
+        [[ok(st), { serverStatus: 'x' }], [undefined, undefined]],
+        [[{ serverStatus: 'x' }, ok(st)], [undefined, undefined]],
+      );
+    }
+    if (typeof orig.leftOpen === 'function') {
+      for (const [rows, fields] of replies) {
         for (const before of states) {
           cases.push({
-            input: { sql: arg, before },
-            run(mod) {
-              const entry = { ...before };
-              return [call(mod.noteStatement, entry, arg) ?? null, entry];
-            },
-            unsafe,
+            input: { fn: 'leftOpen', rows, fields, before },
+            run: (mod) => call(mod.leftOpen, { ...before }, rows, fields),
+            unsafe: (a, b) => a === true && b !== true,
           });
         }
+      }
+    }
+    if (typeof orig.noteReply === 'function') {
+      const effects = [undefined, 'begin', 'end', 'autocommit-off', 'autocommit-on'];
+      for (const [rows, fields] of replies) {
+        for (const before of states) {
+          for (const effect of effects) {
+            for (const err of [null, new Error('x')]) {
+              for (const queued of [false, true]) {
+                cases.push({
+                  input: { fn: 'noteReply', rows, fields, before, effect, err: Boolean(err), queued },
+                  run(mod) {
+                    const entry = { ...before };
+                    call(mod.noteReply, entry, effect, err, rows, fields, queued);
+                    return entry;
+                  },
+                  unsafe: lostState,
+                });
+              }
+            }
+          }
+        }
+      }
+    }
+    if (typeof orig.mayHaveLeftOpen === 'function') {
+      for (const sql of corpus.transactions) {
+        for (const err of [{ sql }, Object.assign(new Error('x'), { sql })]) {
+          cases.push({
+            input: { fn: 'mayHaveLeftOpen', sql },
+            run: (mod) => call(mod.mayHaveLeftOpen, err),
+            unsafe: (a, b) => a === true && b !== true,
+          });
+        }
+      }
+      for (const err of [null, undefined, {}, { sql: 1 }, new Error('BEGIN')]) {
+        cases.push({ input: { fn: 'mayHaveLeftOpen', err: String(err) }, run: (mod) => call(mod.mayHaveLeftOpen, err), unsafe: (a, b) => a === true && b !== true });
       }
     }
     return cases;
