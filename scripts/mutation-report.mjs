@@ -7,7 +7,7 @@
 // single atomic statement, an error becomes "did not run" or retryable, a retry is allowed or outcomeUnknown lost,
 // a transaction is ended or its start missed), when the mutated module hangs on the probe's inputs, or when the
 // probe cannot classify it (the module exports nothing it knows how to call). Mutants listed in
-// test/mutation-equivalent.json (id-free: file, mutator, line and the replaced text, with a reason) are
+// test/mutation-equivalent.json (id-free: file, mutator, the source line, the replaced text, and a reason) are
 // reported as equivalent and count as killed; docs/testing.md explains each.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { buildCorpus } from './mutation-corpus.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const REPORT = path.join(root, 'reports', 'mutation', 'mutation.json');
-const EQUIVALENT = path.join(root, 'test', 'unit', 'mutation-equivalent.json');
+// MUTATION_REPORT: check another report (e.g. a saved one of an earlier --only run).
+const REPORT = process.env.MUTATION_REPORT ? path.resolve(process.env.MUTATION_REPORT) : path.join(root, 'reports', 'mutation', 'mutation.json');
+const EQUIVALENT = path.join(root, 'test', 'mutation-equivalent.json');
 const PROBE_DIR = path.join(root, '.tmp', 'mutation-probe');
 const MIN_SCORE = 95;
 const PROBE_TIMEOUT_MS = 60_000; // per mutant
@@ -49,12 +50,17 @@ function originalText(source, mutant) {
   return source.slice(from, to);
 }
 
+/** The trimmed source line a mutant starts on: how test/mutation-equivalent.json finds it again after edits above it. */
+function lineText(source, mutant) {
+  return source.split('\n')[mutant.location.start.line - 1].trim();
+}
+
 function isEquivalent(file, mutant, source) {
   return equivalents.find(
     (e) =>
       e.file === file &&
       e.mutator === mutant.mutatorName &&
-      e.line === mutant.location.start.line &&
+      e.lineText === lineText(source, mutant) &&
       e.original === originalText(source, mutant) &&
       e.replacement === mutant.replacement,
   );
@@ -236,6 +242,7 @@ writeFileSync(
       mutator: s.mutant.mutatorName,
       status: s.mutant.status,
       line: s.mutant.location.start.line,
+      lineText: lineText(s.source, s.mutant),
       column: s.mutant.location.start.column,
       original: originalText(s.source, s.mutant),
       replacement: s.mutant.replacement,
