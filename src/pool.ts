@@ -598,8 +598,14 @@ export class ResilientPool extends PoolClass {
     conn[ENTRY] = entry;
     this.entries.add(entry);
     // A permanent listener: mysql2's own is `once`, so a second error on a dead
-    // connection would otherwise be an uncaught exception.
-    conn.on('error', (err: Error) => this.onConnectionError(entry, err));
+    // connection would otherwise be an uncaught exception. Prepended, like the
+    // 'end' one: they must run before mysql2's own listeners call
+    // _removeConnection, so that it sees the connection as dead (not destroyed
+    // by its holder) and the failure is noted before the entry is closed.
+    conn.prependListener('error', (err: Error) => this.onConnectionError(entry, err));
+    conn.prependListener('end', () => {
+      entry.dead = true;
+    });
     entry.onCommandError = (err) => this.onHeldCommandError(entry, err);
     conn.query = trackedQuery as PoolConnection['query'];
     conn.execute = trackedExecute as PoolConnection['execute'];
@@ -898,16 +904,19 @@ export class ResilientPool extends PoolClass {
   _removeConnection(conn: PoolConnection): void {
     const entry = entryOf(conn);
     if (!entry) return;
-    const reason: CloseReason = isBroken(conn) ? 'broken' : 'user-destroy';
+    const reason: CloseReason = entry.dead || isBroken(conn) ? 'broken' : 'user-destroy';
     entry.dead = true;
     destroySocket(conn);
     // A checked-out connection that died (or that its holder destroyed) gives
     // its slot back now, as in mysql2; its later release() is a no-op.
     if (entry.state === 'releasing') this.retireReleased(entry, reason);
     else if (entry.state === 'busy') this.finishLoan(entry, reason);
-    // An idle one leaves the pool's count now, as in mysql2; generic-pool drops
-    // its record at the next eviction run or checkout (it is dead: never handed out).
-    else if (entry.state === 'idle') this.closeEntry(entry, reason);
+    // An idle one its holder destroyed leaves the pool's count now, as in mysql2;
+    // generic-pool drops its record at the next eviction run or checkout (it is
+    // dead: never handed out). One that died on its own is left to the 'error'
+    // that follows ('close' after 'end'): onConnectionError notes the failure
+    // (the others become suspect) and reports it, then checkout drops it.
+    else if (entry.state === 'idle' && reason === 'user-destroy') this.closeEntry(entry, reason);
   }
 
   /** A connection open or opening: callers wait for it rather than get a connect error. */
