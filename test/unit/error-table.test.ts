@@ -237,6 +237,11 @@ describe('classify: every entry of the table', () => {
     }
   }
 
+  test('only objects are errors: a function carrying a known code or message is not classified', () => {
+    const fn = Object.assign(() => undefined, { code: 'ECONNRESET', errno: 2013, fatal: true });
+    for (const flavor of flavors) check(classify(fn, flavor), null, `function on ${flavor}`);
+  });
+
   test('an errno that is not a number is not looked up as one', () => {
     check(classify({ errno: '2013', message: 'x' }, 'mysql'), null, 'string errno');
     check(classify({ code: '2013', message: 'x' }, 'mysql'), null, 'string code');
