@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PoolEntry } from '../../src/entry.js';
-import { noteStatement } from '../../src/transactions.js';
+import { mayHaveLeftOpen, noteStatement, replyStatus } from '../../src/transactions.js';
 
 interface Tx {
   inTransaction: boolean;
@@ -66,4 +66,17 @@ describe('noteStatement: the keyword must start the statement', () => {
       });
     });
   }
+});
+
+describe('replyStatus and mayHaveLeftOpen: shapes mysql2 never produces are not guessed at', () => {
+  test('a fields entry that is neither undefined (an OK) nor an array (a result set): no status', () => {
+    const ok = (serverStatus: number) => ({ fieldCount: 0, affectedRows: 0, serverStatus });
+    assert.equal(replyStatus([ok(1), { serverStatus: 2 }], [undefined, { name: 'serverStatus' }]), undefined);
+    assert.equal(replyStatus([ok(1), ok(2)], [undefined, undefined]), 2);
+  });
+  test('only a string sql is read for a sign of a transaction', () => {
+    assert.equal(mayHaveLeftOpen({ sql: ['BEGIN'] }), false);
+    assert.equal(mayHaveLeftOpen({ sql: { toString: () => 'BEGIN' } }), false);
+    assert.equal(mayHaveLeftOpen({ sql: 'BEGIN' }), true);
+  });
 });
