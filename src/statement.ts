@@ -212,9 +212,12 @@ class Lexer {
    * server rejects the whole text with a syntax error, so nothing would run.
    */
   rejected = false;
-  /** A backslash occurred inside a '…' or "…" token: other sql_modes might lex the rest of the text differently. */
-  sawSingleQuoteBackslash = false;
-  sawDoubleQuoteBackslash = false;
+  /**
+   * A backslash occurred inside a '…' or "…" token: other sql_modes might lex the rest of the text differently.
+   * Left unset (falsy) until one is seen.
+   */
+  sawSingleQuoteBackslash!: boolean;
+  sawDoubleQuoteBackslash!: boolean;
 
   private pos = 0;
   private prevKind = END;
@@ -243,8 +246,8 @@ class Lexer {
    * calls whatever the server thinks of those words.
    */
   private pendingCall = false;
-  /** Set by the statement parser: the next "(" opens a column list, not an argument list. */
-  columnListNext = false;
+  /** Set by the statement parser: the next "(" opens a column list, not an argument list (unset: no). */
+  columnListNext!: boolean;
   private withState = W_NONE;
   private withDepth = 0;
 

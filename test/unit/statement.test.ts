@@ -114,6 +114,7 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
   ['R', 'SELECT ST_AsText(POINT(1, 2)), ST_Distance(g, POINT(0, 0)) FROM t'],
 
   ['R', 'SELECT 1;--', '-- at the very end, after the ;'],
+  ['R', '/*M not executable */ SELECT 1 /*x! nor this */', 'only /*! and /*M! are executable'],
   ['R', 'SELECT 0x09afAF(1), 0b01(2), 1e1(3), .5(4), 12(5)', 'a number before "(" is no call (a syntax error, no side effect)'],
   ['R', 'SELECT LAST_INSERT_ID() + 1 AS next_id'],
   ['R', 'SELECT share, t.lock FROM t', 'SHARE not after FOR'],
