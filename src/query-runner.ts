@@ -244,7 +244,7 @@ class Attempt {
 
   settled(err: Error | null, sent: boolean, rows?: unknown, fields?: unknown): void {
     if (!err) {
-      if (leftOpen(this.entry, rows, fields)) return this.leftTransactionOpen();
+      if (leftOpen(this.entry, rows, fields, this.cmd?.sql)) return this.leftTransactionOpen();
       this.release();
       this.call.callback(null, rows, fields);
       return;
@@ -423,7 +423,7 @@ function runEventQuery(pool: ResilientPool, cmd: Command): void {
       // A pool-level call must not leave a transaction behind (transactions.ts): it fails before its 'end', and
       // the release closes the connection.
       onLastResult(cmd, (rows, fields) => {
-        if (!leftOpen(e, rows, fields)) return;
+        if (!leftOpen(e, rows, fields, cmd.sql)) return;
         e.inTransaction = true;
         cmd.emit('error', transactionLeftOpenError());
       });

@@ -167,12 +167,24 @@ export function statusOpen(status: number): boolean {
  * nothing, except the few that commit implicitly (`ANALYZE TABLE` and its
  * kin): `BEGIN; INSERT ...; ANALYZE TABLE t` counts as open (the safe side).
  * Without flags, the connection's own record decides (false unless its state
- * was already known to be open).
+ * was already known to be open). Flags that say "autocommit off" without an
+ * open transaction fail only a call whose text turned autocommit off (`sql`,
+ * the final text), and mark the connection so that release closes it.
  */
-export function leftOpen(entry: TransactionState, rows: unknown, fields: unknown): boolean {
+export function leftOpen(entry: TransactionState, rows: unknown, fields: unknown, sql?: unknown): boolean {
   const s = replyStatus(rows, fields);
   if (s === undefined) return entry.inTransaction || entry.autocommitOff;
-  return statusOpen(s);
+  if ((s & SERVER_STATUS_IN_TRANS) !== 0) return true;
+  if ((s & SERVER_STATUS_AUTOCOMMIT) !== 0) return false;
+  // Autocommit off with no transaction open: nothing the call did is pending (a
+  // write would have opened one), so only a call whose own text turned it off
+  // fails. Either way the connection is never reused (release closes a
+  // connection with autocommit off): its next statement would open a
+  // transaction. This is also what a server that never sets the flags looks
+  // like (mysql2's createServer() answers OK with status 0, as test doubles
+  // do): there every call succeeds and its connection is closed after it.
+  entry.autocommitOff = true;
+  return statementEffect(sql) === 'autocommit-off';
 }
 
 /**

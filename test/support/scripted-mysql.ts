@@ -44,6 +44,9 @@ export class ScriptedMysql {
   readOnly: number | Array<number | string> = 0;
   /** When set, a new connection gets this ERR in place of a handshake, then is closed (e.g. 1040). */
   refuseWith: number | undefined;
+  /** The status flags of the OK packets answering scripted queries (0: a server that never sets them, as mysql2's own
+   * createServer() writeOk() does). Default: autocommit on. */
+  okStatus = SERVER_STATUS_AUTOCOMMIT;
   /** The test's script for every other query; default: OK. */
   script: (sql: string, conn: ServerSide) => Answer = () => ok;
 
@@ -75,6 +78,7 @@ export class ScriptedMysql {
     this.connections.length = 0;
     this.readOnly = 0;
     this.refuseWith = undefined;
+    this.okStatus = SERVER_STATUS_AUTOCOMMIT;
     this.script = () => ok;
   }
 
@@ -152,7 +156,7 @@ export class ScriptedMysql {
           conn.writeEof(0, SERVER_STATUS_AUTOCOMMIT);
         });
       } else {
-        reply(() => conn.writeOk(OK));
+        reply(() => conn.writeOk({ ...OK, serverStatus: this.okStatus }));
       }
     };
     conn.on('query', answer);

@@ -344,3 +344,26 @@ describe('a read-only refusal', () => {
     assert.equal(server.queries.filter((q) => /@@global/.test(q)).length, 0, 'never asked on the held connection');
   });
 });
+
+describe('a server that never sets the status flags (OK packets with status 0)', () => {
+  // mysql2's createServer() answers writeOk() with status 0, and so do test doubles built on it: a pool-level call must
+  // not read that as "left a transaction open". Nothing was pending (a write would have set IN_TRANS); the connection
+  // is closed after the call so no later call can meet autocommit off on it.
+  test('pool-level writes succeed, each on a connection closed after it; SET autocommit = 0 still fails', async () => {
+    server.okStatus = 0;
+    const p = pool({ connectionLimit: 1 });
+    const evicted: string[] = [];
+    p.on('evict', (_c: unknown, reason: string) => evicted.push(reason));
+    const first = await run(p, 'query', 'INSERT INTO t VALUES (1)');
+    assert.equal(first.err, null);
+    const second = await run(p, 'query', 'INSERT INTO t VALUES (2)');
+    assert.equal(second.err, null);
+    assert.equal(server.count('INSERT INTO t VALUES (1)'), 1);
+    assert.equal(server.count('INSERT INTO t VALUES (2)'), 1);
+    const users = server.connections.filter((c) => c.queries.some((q) => q.startsWith('INSERT')));
+    assert.equal(users.length, 2, 'each call on a connection of its own');
+    assert.deepEqual(evicted, ['in-transaction', 'in-transaction']);
+    const off = await run(p, 'query', 'SET autocommit = 0');
+    assert.equal(off.err?.code, 'POOL_TRANSACTION_LEFT_OPEN');
+  });
+});

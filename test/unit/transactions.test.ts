@@ -436,10 +436,30 @@ describe('replyStatus', () => {
 describe('leftOpen', () => {
   test('the reply\'s flags decide when it has them', () => {
     assert.equal(leftOpen(entry(), ok(0x3), undefined), true);
-    assert.equal(leftOpen(entry(), ok(0x4000), undefined), true);
+    assert.equal(leftOpen(entry(), ok(0x4001), undefined), true);
     assert.equal(leftOpen(entry(), ok(0x2), undefined), false);
     assert.equal(leftOpen(entry({ inTransaction: true, autocommitOff: true }), ok(0x2), undefined), false);
     assert.equal(leftOpen(entry(), [ok(0xb), [{ a: 1 }]], [undefined, [col]]), true);
+  });
+  test('autocommit off with no transaction open: only a call whose text turned it off fails; the connection is marked', () => {
+    for (const status of [0, 0x4000]) {
+      const turnedOff = entry();
+      assert.equal(leftOpen(turnedOff, ok(status), undefined, 'SET autocommit = 0'), true);
+      assert.equal(turnedOff.autocommitOff, true);
+      assert.equal(leftOpen(entry(), ok(status), undefined, { sql: "SET sql_mode='', autocommit=OFF" }), true);
+      // A server that never sets the flags (mysql2's createServer() test doubles) looks like this: the call succeeds,
+      // and release closes its connection (autocommitOff), so no later call meets a transaction on it.
+      const other = entry();
+      assert.equal(leftOpen(other, ok(status), undefined, 'INSERT INTO t VALUES (1)'), false);
+      assert.equal(other.autocommitOff, true);
+      assert.equal(other.inTransaction, false);
+      const none = entry();
+      assert.equal(leftOpen(none, ok(status), undefined), false);
+      assert.equal(none.autocommitOff, true);
+    }
+    const on = entry();
+    assert.equal(leftOpen(on, ok(0x2), undefined, 'SET autocommit = 0'), false);
+    assert.equal(on.autocommitOff, false);
   });
   test('rows only: the connection\'s record decides', () => {
     assert.equal(leftOpen(entry(), [{ a: 1 }], [col]), false);
