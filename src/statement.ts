@@ -538,13 +538,13 @@ class Lexer {
       // 0x1F, 0b101 (lower-case x and b only); 0x, 0xg, 0b2 are identifiers.
       const hex = c === 120;
       let k = i + 2;
-      while (k < sql.length && (hex ? isHexDigit(sql.charCodeAt(k)) : sql.charCodeAt(k) === 48 || sql.charCodeAt(k) === 49)) k++;
+      while (hex ? isHexDigit(sql.charCodeAt(k)) : sql.charCodeAt(k) === 48 || sql.charCodeAt(k) === 49) k++; // NaN past the end
       if (k - i >= 3 && !isIdentChar(sql.charCodeAt(k))) return this.numberEnd(k);
       return this.word(start);
     }
     while (isDigit(sql.charCodeAt(i))) i++;
     c = sql.charCodeAt(i);
-    if (i > start && (c === 101 || c === 69)) {
+    if (c === 101 || c === 69) {
       // 1e5, 1e+5, 1E-5 are floats; 1e, 1ex, 1e+x are identifiers (1e+x: the identifier 1e, then +).
       let k = i + 1;
       const sign = sql.charCodeAt(k);
@@ -553,7 +553,7 @@ class Lexer {
       while (isDigit(sql.charCodeAt(k))) k++;
       return this.numberEnd(k);
     }
-    if (i > start && isIdentChar(c)) return this.word(start); // 1abc, 2024_sales
+    if (isIdentChar(c)) return this.word(start); // 1abc, 2024_sales (a leading '.' is no identifier character)
     if (c === DOT && sql.charCodeAt(i + 1) !== DOT) {
       // 1.5, 1., 1.5e3 (MariaDB reads 1..2 as 1 then "..": the number ends before the second dot in both servers).
       i++;

@@ -115,7 +115,10 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
 
   ['R', 'SELECT 1;--', '-- at the very end, after the ;'],
   ['R', '/*M not executable */ SELECT 1 /*x! nor this */', 'only /*! and /*M! are executable'],
-  ['R', 'SELECT 0x09afAF(1), 0b01(2), 1e1(3), .5(4), 12(5)', 'a number before "(" is no call (a syntax error, no side effect)'],
+  ['R', 'SELECT 0x09afAF(1), 0b01(2), 1e1(3), .5(4), 12(5), 0x1(6), 0b1(7)', 'a number before "(" is no call (a syntax error, no side effect)'],
+  ['R', 'SELECT * FROM t WHERE a >= 1 AND b <= 2 AND c != 3 AND d <=> 4 AND e : = 5', 'comparisons; ": =" is no assignment'],
+  ['N', 'SELECT 1x1(1)', 'an identifier (only 0x starts a hex literal), called'],
+  ['N', 'SELECT 1b01(1)', 'an identifier (only 0b starts a binary literal), called'],
   ['R', 'SELECT LAST_INSERT_ID() + 1 AS next_id'],
   ['R', 'SELECT share, t.lock FROM t', 'SHARE not after FOR'],
   ['R', 'SELECT t.abcdefg, `t`.`1234567` FROM t', 'seven-letter qualified names that are not NEXTVAL'],
