@@ -57,7 +57,7 @@ const TEMPLATE_LAYOUT = 'v1';
 // ---------------------------------------------------------------------------------------------------------------
 // Locating the server binary
 
-interface ServerBinary {
+export interface ServerBinary {
   path: string;
   flavor: 'mariadb' | 'mysql';
   version: string;
@@ -90,7 +90,8 @@ function which(names: string[], extraDirs: string[] = []): string | undefined {
 
 let cachedBinary: ServerBinary | { error: string } | undefined;
 
-function locateBinary(): ServerBinary | { error: string } {
+/** The server binary (MYSQLD, else mariadbd/mysqld on PATH or in the sbin dirs), or why there is none; cached. */
+export function locateBinary(): ServerBinary | { error: string } {
   if (cachedBinary) return cachedBinary;
   const explicit = process.env.MYSQLD;
   const found = explicit || which(['mariadbd', 'mysqld']);
@@ -122,7 +123,7 @@ function locateInstallDb(bin: ServerBinary): string | undefined {
 }
 
 /** mariadbd refuses to run as root unless told to, and --user is only allowed when running as root. */
-function userArgs(): string[] {
+export function userArgs(): string[] {
   return process.getuid?.() === 0 ? ['--user=root'] : [];
 }
 
@@ -151,7 +152,8 @@ function templateDir(bin: ServerBinary): string {
   return path.join(os.tmpdir(), `rmp-${bin.flavor}-template-${version}-${TEMPLATE_LAYOUT}-u${uid}`);
 }
 
-function ensureTemplate(bin: ServerBinary): Promise<string> {
+/** The template datadir of `bin` (initialised on first use, then reused by every test process on the machine). */
+export function ensureTemplate(bin: ServerBinary): Promise<string> {
   templatePromise ??= createTemplate(bin).catch((err: unknown) => {
     templatePromise = undefined; // let a later call retry rather than caching the failure
     throw err;
@@ -204,12 +206,19 @@ async function createTemplate(bin: ServerBinary): Promise<string> {
   return final;
 }
 
-function runToCompletion(cmd: string, args: string[], logFile: string, timeoutMs: number): Promise<number | string> {
+/**
+ * Runs `cmd` to its end (output appended to `logFile`, killed with its process group after `timeoutMs`); resolves
+ * with the exit code, or a text saying why there is none.
+ */
+export function runToCompletion(
+  cmd: string,
+  args: string[],
+  logFile: string,
+  timeoutMs: number,
+): Promise<number | string> {
   return new Promise((resolve) => {
-    const fd = fs.openSync(logFile, 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
-    fs.closeSync(fd);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const child = spawnGuarded(cmd, args, logFile);
+    const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       resolve(err.message);
@@ -221,13 +230,114 @@ function runToCompletion(cmd: string, args: string[], logFile: string, timeoutMs
   });
 }
 
-function readTail(file: string, bytes = 4000): string {
+/** The last `bytes` of a log file, or '(no log)'. */
+export function readTail(file: string, bytes = 4000): string {
   try {
     const text = fs.readFileSync(file, 'utf8');
     return text.slice(-bytes);
   } catch {
     return '(no log)';
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Spawning servers that die with the test process
+
+let cachedSetpriv: string | null | undefined;
+
+/**
+ * util-linux's setpriv, when it has --pdeathsig: it sets the parent-death signal and then execs the server, so
+ * the kernel SIGKILLs the server as soon as the test process dies, however it dies (even by SIGKILL, when no
+ * 'exit' handler runs). null when there is none: servers then die only through the cleanup handlers below.
+ */
+function setprivPath(): string | null {
+  if (cachedSetpriv !== undefined) return cachedSetpriv;
+  const found = which(['setpriv']);
+  const help = found ? spawnSync(found, ['--help'], { encoding: 'utf8', timeout: 10_000 }) : undefined;
+  cachedSetpriv = found && /--pdeathsig/.test(`${help?.stdout ?? ''}`) ? found : null;
+  if (cachedSetpriv === null) {
+    process.stderr.write(
+      '# test servers: no setpriv with --pdeathsig (util-linux); a test process killed by SIGKILL may leave its ' +
+        'servers running\n',
+    );
+  }
+  return cachedSetpriv;
+}
+
+/** How spawned servers are tied to the test process's life: 'pdeathsig' (setpriv) or 'cleanup-handlers' only. */
+export function parentDeathGuard(): 'pdeathsig' | 'cleanup-handlers' {
+  return setprivPath() ? 'pdeathsig' : 'cleanup-handlers';
+}
+
+/**
+ * Spawns `cmd` with its output appended to `logFile` (a file, not a pipe, so a paused test process never blocks
+ * it), in its own process group (its pid is the group id: one signal reaches the helpers it forks too, such as
+ * Galera's SST scripts and their rsync daemon) and with the parent-death signal set. Unref'd: a test that forgets
+ * to close a server still lets Node exit, and the 'exit' handler then kills it.
+ */
+export function spawnGuarded(cmd: string, args: string[], logFile: string): ChildProcess {
+  const setpriv = setprivPath();
+  const fd = fs.openSync(logFile, 'a');
+  try {
+    const child = setpriv
+      ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', cmd, ...args], { stdio: ['ignore', fd, fd], detached: true })
+      : spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true });
+    child.unref();
+    child.on('error', () => undefined); // spawn failures surface as an exit
+    return child;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Signals the process group led by `pid` (see spawnGuarded); false when it is gone. */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a process with this pid runs: it exists (signal 0 sends nothing) and is not a zombie nobody reaped yet. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return true; // no /proc here: trust the signal
+  }
+}
+
+/**
+ * A fresh directory `<tmpdir>/rmp-<kind>-<pid>-XXXXXX` for one test process's servers. The 'exit' handler deletes it,
+ * but a test process killed by SIGKILL cannot; so first delete the directories of `kind` whose owning process is
+ * gone (their servers died with it through the parent-death signal).
+ */
+export function makeRunDir(kind: string): string {
+  sweepRunDirs(kind);
+  return fs.mkdtempSync(path.join(os.tmpdir(), `rmp-${kind}-${process.pid}-`));
+}
+
+/** Deletes the run directories of `kind` left by dead test processes (see makeRunDir); returns what it deleted. */
+export function sweepRunDirs(kind: string): string[] {
+  const pattern = new RegExp(`^rmp-${kind}-(\\d+)-`);
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const owner = pattern.exec(name)?.[1];
+    if (owner === undefined || processAlive(Number(owner))) continue;
+    const dir = path.join(os.tmpdir(), name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,12 +356,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-function delay(ms: number): Promise<void> {
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Resolves with the promise's value, or with `onTimeout` once `ms` have passed. */
-function within<T>(promise: Promise<T>, ms: number, onTimeout: T): Promise<T> {
+export function within<T>(promise: Promise<T>, ms: number, onTimeout: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<T>((resolve) => {
     timer = setTimeout(() => resolve(onTimeout), ms);
@@ -259,13 +369,22 @@ function within<T>(promise: Promise<T>, ms: number, onTimeout: T): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-type Options = { host: string; port: number; user: string; password: string; database: string };
+export type Options = { host: string; port: number; user: string; password: string; database: string };
 
-async function runAdmin<T>(opts: Partial<Options> & { socketPath?: string }, sql: string, values?: unknown[]): Promise<T> {
-  const conn = await mysqlPromise.createConnection({ ...opts, connectTimeout: 10_000 });
+/**
+ * Runs one statement on a fresh connection and closes it. Bounds: `connectTimeout` (default 10 s) and `timeout` for
+ * the statement (default 30 s).
+ */
+export async function runAdmin<T>(
+  opts: Partial<Options> & { socketPath?: string },
+  sql: string,
+  values?: unknown[],
+  limits: { connectTimeout?: number; timeout?: number } = {},
+): Promise<T> {
+  const conn = await mysqlPromise.createConnection({ ...opts, connectTimeout: limits.connectTimeout ?? 10_000 });
   let ok = false;
   try {
-    const [rows] = await conn.query({ sql, values, timeout: ADMIN_TIMEOUT_MS });
+    const [rows] = await conn.query({ sql, values, timeout: limits.timeout ?? ADMIN_TIMEOUT_MS });
     ok = true;
     return rows as T;
   } finally {
@@ -292,8 +411,23 @@ function canConnect(opts: Partial<Options>): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------------------------
 // Process cleanup: a crashed or interrupted test must never leave servers behind
 
-const liveServers = new Set<PrivateServer>();
+/** Anything that must not outlive the test process: killed and deleted synchronously on exit or signal. */
+export interface SyncDestroyable {
+  destroySync(): void;
+}
+
+const liveServers = new Set<SyncDestroyable>();
 let cleanupInstalled = false;
+
+/** Destroys `item` when the test process exits or is interrupted, unless untrackCleanup() was called first. */
+export function trackCleanup(item: SyncDestroyable): void {
+  installCleanup();
+  liveServers.add(item);
+}
+
+export function untrackCleanup(item: SyncDestroyable): void {
+  liveServers.delete(item);
+}
 
 function installCleanup(): void {
   if (cleanupInstalled) return;
@@ -316,7 +450,11 @@ function installCleanup(): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Private server
 
-class PrivateServer implements TestServer {
+/**
+ * One mariadbd/mysqld on its own directory (`dir/data`, `dir/tmp`, socket, pid file, `dir/server.log`) and port.
+ * Subclasses add command-line arguments per start through serverArgs() (Galera nodes: see galera.ts).
+ */
+export class PrivateServer implements TestServer {
   readonly host = '127.0.0.1';
   readonly user = 'root';
   readonly password = '';
@@ -325,18 +463,24 @@ class PrivateServer implements TestServer {
   readonly flavor: 'mariadb' | 'mysql';
   readonly url: string;
 
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
+  /** How long start() may take (spawn to accepting connections, bind retries included). */
+  protected startTimeoutMs = START_TIMEOUT_MS;
+  protected child: ChildProcess | undefined;
+  protected exited: Promise<void> = Promise.resolve();
   private paused = false;
+  /** Whether pause() stopped it (and resume() has not continued it yet). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
   private closing: Promise<void> | undefined;
-  private readonly datadir: string;
-  private readonly tmpdir: string;
+  protected readonly datadir: string;
+  protected readonly tmpdir: string;
   private readonly socket: string;
-  private readonly logFile: string;
+  readonly logFile: string;
 
   constructor(
-    private readonly bin: ServerBinary,
-    private readonly dir: string,
+    protected readonly bin: ServerBinary,
+    protected readonly dir: string,
     readonly port: number,
     private readonly extraArgs: string[],
   ) {
@@ -357,14 +501,52 @@ class PrivateServer implements TestServer {
     return runAdmin<T>(this.connectionOptions(), sql, values);
   }
 
-  private get running(): boolean {
+  /** The server process's pid while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child!.pid : undefined;
+  }
+
+  get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The end of this server's log (every start of it appends there). */
+  logTail(bytes = 4000): string {
+    return readTail(this.logFile, bytes);
+  }
+
+  /** Arguments of the next start, after the common ones: the constructor's `extraArgs` here. */
+  protected serverArgs(): string[] {
+    return this.extraArgs;
+  }
+
+  /** Every argument of a start: the common ones, then serverArgs() (which so override them). */
+  protected commandLine(): string[] {
+    return [
+      '--no-defaults',
+      `--datadir=${this.datadir}`,
+      `--port=${this.port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${this.socket}`,
+      `--pid-file=${path.join(this.dir, 'mysqld.pid')}`,
+      ...userArgs(),
+      ...SIZE_ARGS,
+      '--skip-log-bin',
+      '--skip-name-resolve',
+      // Durability is pointless for throw-away data and fsyncs slow every test.
+      '--innodb-flush-log-at-trx-commit=2',
+      '--loose-mysqlx=OFF', // MySQL 8 would otherwise also listen on 33060; MariaDB ignores loose-* it lacks
+      // Its own tmpdir: information_schema queries spill to on-disk temp tables, and in the shared /tmp another
+      // process's clean-up can delete one mid-query ("Error on delete of '/tmp/#sql-temptable-...'").
+      `--tmpdir=${this.tmpdir}`,
+      ...this.serverArgs(),
+    ];
   }
 
   async start(): Promise<void> {
     if (this.closing) throw new Error('server is closed');
     if (this.running) return;
-    const deadline = Date.now() + START_TIMEOUT_MS;
+    const deadline = Date.now() + this.startTimeoutMs;
     // The port was free when chosen, but between a kill and a restart some other socket may grab it for a moment;
     // retry the bind until the deadline rather than failing the test on that race.
     for (;;) {
@@ -386,32 +568,7 @@ class PrivateServer implements TestServer {
   }
 
   private spawnServer(): void {
-    const args = [
-      '--no-defaults',
-      `--datadir=${this.datadir}`,
-      `--port=${this.port}`,
-      '--bind-address=127.0.0.1',
-      `--socket=${this.socket}`,
-      `--pid-file=${path.join(this.dir, 'mysqld.pid')}`,
-      ...userArgs(),
-      ...SIZE_ARGS,
-      '--skip-log-bin',
-      '--skip-name-resolve',
-      // Durability is pointless for throw-away data and fsyncs slow every test.
-      '--innodb-flush-log-at-trx-commit=2',
-      '--loose-mysqlx=OFF', // MySQL 8 would otherwise also listen on 33060; MariaDB ignores loose-* it lacks
-      // Its own tmpdir: information_schema queries spill to on-disk temp tables, and in the shared /tmp another
-      // process's clean-up can delete one mid-query ("Error on delete of '/tmp/#sql-temptable-...'").
-      `--tmpdir=${this.tmpdir}`,
-      ...this.extraArgs,
-    ];
-    // stdout/stderr go straight to a file, not through a pipe, so a paused test process never blocks the server.
-    const fd = fs.openSync(this.logFile, 'a');
-    const child = spawn(this.bin.path, args, { stdio: ['ignore', fd, fd] });
-    fs.closeSync(fd);
-    // Unref'd so a test that forgets close() still lets Node exit; the 'exit' handler then kills the server.
-    child.unref();
-    child.on('error', () => undefined); // spawn failures surface as an exit without readiness
+    const child = spawnGuarded(this.bin.path, this.commandLine(), this.logFile);
     this.child = child;
     this.paused = false;
     this.exited = new Promise((resolve) => {
@@ -419,7 +576,7 @@ class PrivateServer implements TestServer {
       else child.once('exit', () => resolve());
       child.once('error', () => resolve());
     });
-    liveServers.add(this);
+    trackCleanup(this);
   }
 
   /** Polls by connecting (50 ms apart) until the server answers, exits, or the deadline passes. */
@@ -440,7 +597,8 @@ class PrivateServer implements TestServer {
 
   async kill(): Promise<void> {
     if (!this.running) return;
-    this.child!.kill('SIGKILL'); // delivered even to a SIGSTOPped process
+    // The whole group: helpers the server forked (SST scripts) go too. Delivered even to a SIGSTOPped process.
+    killGroup(this.child!.pid, 'SIGKILL');
     if ((await within(this.exited.then(() => true), KILL_TIMEOUT_MS, false)) === false) {
       throw new Error(`server pid ${this.child!.pid} did not exit within ${KILL_TIMEOUT_MS} ms of SIGKILL`);
     }
@@ -495,7 +653,7 @@ class PrivateServer implements TestServer {
   close(): Promise<void> {
     // SIGKILL rather than a graceful stop: the datadir is deleted next, so a clean shutdown buys nothing.
     this.closing ??= this.kill().finally(() => {
-      liveServers.delete(this);
+      untrackCleanup(this);
       fs.rmSync(this.dir, { recursive: true, force: true });
     });
     return this.closing;
@@ -503,15 +661,9 @@ class PrivateServer implements TestServer {
 
   /** For the process 'exit' handler only: no awaiting possible there. */
   destroySync(): void {
-    if (this.running) {
-      try {
-        process.kill(this.child!.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (this.running) killGroup(this.child!.pid, 'SIGKILL');
     fs.rmSync(this.dir, { recursive: true, force: true });
-    liveServers.delete(this);
+    untrackCleanup(this);
   }
 }
 
@@ -621,7 +773,7 @@ export async function startServer(opts: { args?: string[] } = {}): Promise<TestS
   }
   const template = await ensureTemplate(bin);
   installCleanup();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmp-server-'));
+  const dir = makeRunDir('server');
   fs.cpSync(template, path.join(dir, 'data'), { recursive: true });
   const server = new PrivateServer(bin, dir, await freePort(), opts.args ?? []);
   try {
