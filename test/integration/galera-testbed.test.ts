@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
 import mysql from 'mysql2/promise';
 import { startGaleraCluster, type GaleraCluster } from '../support/galera.js';
+import { assertNoHandlesLeft } from '../support/handles.js';
 import { delay, sweepRunDirs } from '../support/server.js';
 
 type QueryError = Error & { errno?: number; code?: string; sqlState?: string };
@@ -320,4 +321,8 @@ describe('Galera test bed: a test process that dies', { timeout: 120_000 }, () =
     assert.match(local!, /^the Galera test bed could not run: WSREP_PROVIDER=\/nonexistent\/libgalera_smm\.so does not exist$/);
     assert.match(ci!, /WSREP_PROVIDER=.* does not exist \(CI must provide Galera: \.ci\/run installs galera-4 and rsync\)$/);
   });
+});
+
+after(async () => {
+  await assertNoHandlesLeft();
 });
