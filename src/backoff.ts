@@ -54,6 +54,13 @@ export class Backoff {
   private errorAt = -Infinity;
   /** Connect attempts started and not yet finished. */
   private inFlight = 0;
+  /**
+   * A connection was lost since the last successful dial: the server may be
+   * gone, so dials go one at a time (as after a failure) until one succeeds.
+   * Without it, callers whose connections had just died would all dial at
+   * once at the start of an outage, before the first dial failed.
+   */
+  private doubtful = false;
   /** Resolved when the next attempt in flight finishes (either way). */
   private settled: Promise<void> | undefined;
   private settle: (() => void) | undefined;
@@ -64,7 +71,7 @@ export class Backoff {
    * getting the error.
    */
   next(now: number, hasOpen: boolean): ConnectStep {
-    if (this.inFlight > 0 && (this.failures > 0 || !hasOpen)) return { do: 'join', settled: this.whenSettled() };
+    if (this.inFlight > 0 && (this.failures > 0 || this.doubtful || !hasOpen)) return { do: 'join', settled: this.whenSettled() };
     if (this.failures === 0) return CONNECT;
     if (!hasOpen) {
       return now - this.errorAt < FRESH_ERROR ? { do: 'fail', error: this.error! } : CONNECT;
@@ -77,6 +84,11 @@ export class Backoff {
   failFast(now: number, hasConnections: boolean): Error | undefined {
     if (this.failures === 0 || this.inFlight > 0 || hasConnections) return undefined;
     return now - this.errorAt < FRESH_ERROR ? this.error : undefined;
+  }
+
+  /** A connection was lost (the server may be gone): one dial at a time until a dial succeeds. */
+  doubt(): void {
+    this.doubtful = true;
   }
 
   /** An attempt starts (the create was told 'connect'). */
@@ -98,6 +110,7 @@ export class Backoff {
 
   succeeded(): void {
     this.failures = 0;
+    this.doubtful = false;
     this.nextAttemptAt = 0;
     this.error = undefined;
     this.finished();

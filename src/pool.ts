@@ -817,7 +817,11 @@ export class ResilientPool extends PoolClass {
       return;
     }
     const now = this.clock.now();
-    if (action.others === 'suspect' || action.others === 'retire') this.suspectBefore = now;
+    if (action.others === 'suspect' || action.others === 'retire') {
+      this.suspectBefore = now;
+      // Until a dial succeeds, the server may be gone: dial one at a time.
+      this.backoff.doubt();
+    }
     if (action.others === 'retire') this.retireOlder(now);
   }
 

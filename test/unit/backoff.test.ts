@@ -180,6 +180,33 @@ describe('Connect policy with nothing failing', () => {
   });
 });
 
+describe('Connect policy after a connection was lost (the server may be gone)', () => {
+  test('connections open, nothing failed yet: one dial at a time until one succeeds, then parallel again', async () => {
+    const b = new Backoff();
+    b.doubt();
+    assert.deepEqual(b.next(0, true), { do: 'connect' });
+    b.started();
+    const joined = b.next(1, true);
+    assert.equal(joined.do, 'join', 'a second dial while the first is in flight waits for it');
+    b.succeeded();
+    await (joined as { settled: Promise<void> }).settled;
+    assert.deepEqual(b.next(2, true), { do: 'connect' });
+    b.started();
+    assert.deepEqual(b.next(2, true), { do: 'connect' }, 'the dial succeeded: growth is parallel again');
+  });
+  test('a failed dial keeps the doubt (failures rule), a success clears both', () => {
+    const b = new Backoff();
+    b.doubt();
+    b.started();
+    b.failed(new Error('refused'), 0, () => 1);
+    b.started();
+    assert.equal(b.next(500, true).do, 'join');
+    b.succeeded();
+    b.started();
+    assert.deepEqual(b.next(501, true), { do: 'connect' });
+  });
+});
+
 describe('Connect policy with connections open or opening (degraded, e.g. ER_CON_COUNT_ERROR)', () => {
   test('callers wait for those connections; a new dial only after the exponential backoff', () => {
     const b = new Backoff();
