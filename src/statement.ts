@@ -33,7 +33,8 @@
  * side-effecting function, and a trigger. A SELECT from such a view reads as a plain read; an INSERT into a table
  * whose trigger writes elsewhere is still refused as a whole by read_only, but a trigger that writes to a
  * non-transactional table before a later engine-level refusal (innodb_read_only, 1836) could leave that write behind.
- * The pool option that turns off retries after send is the switch for applications with such views or triggers.
+ * The pool option `retryReadsAfterSend: false` (no retry after send on the strength of the text) is the switch for
+ * applications with such views or triggers.
  *
  * Runs in time linear in the length of the text (at most four passes), builds no token array and caches nothing.
  * Called only when a retry is being decided, never on the hot path.
