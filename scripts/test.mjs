@@ -1,6 +1,6 @@
 // npm test: every unit and integration test file, in one `node --test` run (one process per file, one at a time).
 //
-// No --test-force-exit: the exit hang it used to hide (chaos-network.test.ts, about one run in six) was a TCP
+// No force-exit flag: the exit hang it used to hide (chaos-network.test.ts, about one run in six) was a TCP
 // handle the fault proxy left behind, now fixed (docs/testing.md); every integration file checks in its last
 // after() hook that no socket or timer is left (test/support/handles.ts).
 import { spawnSync } from 'node:child_process';
