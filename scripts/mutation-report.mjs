@@ -1,6 +1,8 @@
 // Reads Stryker's JSON report (reports/mutation/mutation.json), prints the score of each retry-contract module and
 // the list of "dangerous" survivors, and exits non-zero if any module is below MIN_SCORE or any survivor is
-// dangerous. Run by scripts/mutation.mjs; on its own: node scripts/mutation-report.mjs [src/module.ts ...]
+// dangerous. Run by scripts/mutation.mjs; on its own: node scripts/mutation-report.mjs [module ...] (names of
+// stryker.config.mjs MODULE_FILES; a module's score is over all of its files, and its survivors are probed through
+// its entry file, src/<module>.ts)
 //
 // A survivor (Survived or NoCoverage) is dangerous when scripts/mutation-probe.mjs finds an input on which the
 // mutated module answers on the unsafe side where the original answers safe (a text becomes a plain read or a
@@ -14,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCorpus } from './mutation-corpus.mjs';
+import { MODULE_FILES } from '../stryker.config.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // MUTATION_REPORT: check another report (e.g. a saved one of an earlier --only run).
@@ -31,7 +34,16 @@ if (!existsSync(REPORT)) {
 }
 const report = JSON.parse(readFileSync(REPORT, 'utf8'));
 const equivalents = existsSync(EQUIVALENT) ? JSON.parse(readFileSync(EQUIVALENT, 'utf8')) : [];
-const modules = wanted.length ? wanted : Object.keys(report.files);
+/** Module name of a file of the report, or undefined (a file no module lists). */
+const moduleOf = (file) => Object.keys(MODULE_FILES).find((name) => MODULE_FILES[name].includes(file));
+const unknownModules = wanted.filter((w) => !MODULE_FILES[w]);
+if (unknownModules.length) {
+  console.error(`mutation-report: unknown module(s) ${unknownModules.join(', ')}; known: ${Object.keys(MODULE_FILES).join(', ')}`);
+  process.exit(2);
+}
+const modules = wanted.length ? wanted : [...new Set(Object.keys(report.files).map(moduleOf).filter(Boolean))];
+/** The files of the wanted modules that the report holds (a run restricted by --mutate may hold only some). */
+const files = modules.flatMap((name) => MODULE_FILES[name].filter((f) => report.files[f]));
 
 /** The source lines of a mutant's location, 1-based lines and columns, end exclusive. */
 function offsets(source, loc) {
@@ -147,33 +159,43 @@ const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
 const summary = [];
 const survivors = [];
-for (const file of modules) {
-  const entry = report.files[file];
-  if (!entry) {
-    summary.push({ file, missing: true });
-    continue;
-  }
-  let detected = 0;
-  let undetected = 0;
-  let equivalent = 0;
-  for (const m of entry.mutants) {
-    if (DETECTED.has(m.status)) detected++;
-    else if (UNDETECTED.has(m.status)) {
-      const eq = isEquivalent(file, m, entry.source);
-      if (eq) equivalent++;
-      else {
-        undetected++;
-        survivors.push({ file, source: entry.source, mutant: m });
+for (const name of modules) {
+  const parts = [];
+  for (const file of MODULE_FILES[name]) {
+    const entry = report.files[file];
+    if (!entry) continue;
+    let detected = 0;
+    let undetected = 0;
+    let equivalent = 0;
+    for (const m of entry.mutants) {
+      if (DETECTED.has(m.status)) detected++;
+      else if (UNDETECTED.has(m.status)) {
+        const eq = isEquivalent(file, m, entry.source);
+        if (eq) equivalent++;
+        else {
+          undetected++;
+          survivors.push({ file, module: name, source: entry.source, mutant: m });
+        }
       }
     }
+    parts.push({ file, total: entry.mutants.length, detected, undetected, equivalent });
   }
-  const valid = detected + undetected + equivalent;
-  const score = valid ? (100 * (detected + equivalent)) / valid : 100;
-  summary.push({ file, total: entry.mutants.length, detected, undetected, equivalent, score });
+  if (!parts.length) {
+    summary.push({ file: name, missing: true });
+    continue;
+  }
+  const sum = (k) => parts.reduce((a, p) => a + p[k], 0);
+  const score = (p) => {
+    const valid = p.detected + p.undetected + p.equivalent;
+    return valid ? (100 * (p.detected + p.equivalent)) / valid : 100;
+  };
+  for (const p of parts) p.score = score(p);
+  const total = { file: name, total: sum('total'), detected: sum('detected'), undetected: sum('undetected'), equivalent: sum('equivalent') };
+  summary.push({ ...total, score: score(total), parts: parts.length > 1 ? parts : undefined });
 }
 
 // Probe every survivor against the sources the report was made from.
-const originals = Object.fromEntries(modules.filter((f) => report.files[f]).map((f) => [f, report.files[f].source]));
+const originals = Object.fromEntries(files.map((f) => [f, report.files[f].source]));
 writeSrc(path.join(PROBE_DIR, 'original'), originals);
 writeFileSync(
   path.join(PROBE_DIR, 'corpus.json'),
@@ -183,7 +205,7 @@ const byModule = new Map();
 for (const s of survivors) {
   s.dir = path.join(PROBE_DIR, `m${s.mutant.id}`);
   writeSrc(s.dir, { ...originals, [s.file]: mutatedSource(s.source, s.mutant) });
-  const name = path.basename(s.file, '.ts');
+  const name = s.module; // the probe calls the module's entry file, which imports the mutated one
   byModule.set(name, [...(byModule.get(name) ?? []), s.dir]);
 }
 const probed = await pool([...byModule], PROBE_CONCURRENCY, ([name, dirs]) => runProbes(name, dirs));
@@ -220,8 +242,11 @@ for (const s of summary) {
   const below = s.score < MIN_SCORE;
   if (below) failed = true;
   console.log(
-    `  ${s.file.padEnd(20)} ${s.score.toFixed(2).padStart(6)} %  ${s.total} mutants, ${s.undetected} undetected, ${s.equivalent} equivalent${below ? `  BELOW ${MIN_SCORE} %` : ''}`,
+    `  ${s.file.padEnd(24)} ${s.score.toFixed(2).padStart(6)} %  ${s.total} mutants, ${s.undetected} undetected, ${s.equivalent} equivalent${below ? `  BELOW ${MIN_SCORE} %` : ''}`,
   );
+  for (const p of s.parts ?? []) {
+    console.log(`    ${p.file.padEnd(26)} ${p.score.toFixed(2).padStart(6)} %  ${p.total} mutants, ${p.undetected} undetected, ${p.equivalent} equivalent`);
+  }
 }
 
 console.log(`\nDangerous survivors: ${dangerous.length}`);

@@ -6,14 +6,15 @@
 // PATH for every test file, so that directory goes first on PATH.
 //
 // Usage: node scripts/mutation.mjs [--only statement,retry,...] [--incremental] [--report-only] [-- stryker args]
-//   --only          mutate only these modules (names from stryker.config.mjs MODULES, without src/ and .ts)
+//   --only          mutate only these modules (names of stryker.config.mjs MODULE_FILES: statement, retry, error-table,
+//                   transactions; src/<name>.ts is accepted too), each with all of its files
 //   --incremental   reuse results of the last run for unchanged code and tests (Stryker's incremental mode)
 //   --report-only   do not run Stryker; check the last report (reports/mutation/mutation.json)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MODULES } from '../stryker.config.mjs';
+import { MODULE_FILES } from '../stryker.config.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE_MAJOR = 22;
@@ -67,13 +68,15 @@ function node22Dir() {
   return path.dirname(bin);
 }
 
+/** Module names (keys of MODULE_FILES). */
 function selectedModules(only) {
-  if (!only) return MODULES;
+  const names = Object.keys(MODULE_FILES);
+  if (!only) return names;
   const wanted = only.split(',').map((s) => s.trim()).filter(Boolean);
-  const picked = wanted.map((w) => MODULES.find((m) => m === w || m === `src/${w}.ts`));
+  const picked = wanted.map((w) => names.find((n) => n === w || `src/${n}.ts` === w));
   const unknown = wanted.filter((_, i) => !picked[i]);
   if (unknown.length) {
-    console.error(`mutation: unknown module(s) ${unknown.join(', ')}; known: ${MODULES.join(', ')}`);
+    console.error(`mutation: unknown module(s) ${unknown.join(', ')}; known: ${names.join(', ')}`);
     process.exit(2);
   }
   return picked;
@@ -86,7 +89,7 @@ if (!opts.reportOnly) {
   const dir = node22Dir();
   const env = { ...process.env, PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}` };
   const args = [path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), 'run', 'stryker.config.mjs'];
-  if (opts.only) args.push('--mutate', modules.join(','));
+  if (opts.only) args.push('--mutate', modules.flatMap((m) => MODULE_FILES[m]).join(','));
   if (opts.incremental) args.push('--incremental');
   args.push(...opts.extra);
   console.log(`mutation: node ${nodeVersion(path.join(dir, 'node'))}, stryker ${args.slice(1).join(' ')}`);
