@@ -299,7 +299,7 @@ describe('doctor() (wait_timeout = 30 s)', () => {
     const invalid = await doctorError('not a url');
     assert.equal(invalid.code, 'ERR_INVALID_URL');
     const typo = await doctorError(urlWith({ pingTimout: '100' }));
-    assert.equal(typo.code, 'ERR_INVALID_OPTION');
+    assert.equal(typo.code, 'OPTION_UNKNOWN');
     assert.match(typo.message, /pingTimeout/);
   });
 });

@@ -1,79 +1,101 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { DEFAULTS, describeConfig, resolveOptions } from '../../src/options.js';
-import type { ResilientPoolOptions } from '../../src/options.js';
+import { readFileSync } from 'node:fs';
+import { MYSQL2_OPTIONS, OWN_OPTIONS, type OptionSpec } from '../../src/option-spec.js';
+import { DEFAULTS, OPTION_ERROR_CODES, describeConfig, resolveOptions } from '../../src/options.js';
+import type { OptionError, ResilientPoolOptions } from '../../src/options.js';
+import { docWithMarkers, generatedSections, sectionIn } from '../../scripts/options-table.js';
 import { ResilientPool } from '../../src/pool.js';
 import { FakeClock } from '../support/fake-clock.js';
 
-const OWN_KEYS = [
-  'acquireTimeout',
-  'pingTimeout',
-  'pingSkipWindow',
-  'maxLifetime',
-  'networkIdleTimeout',
-  'minConnections',
-  'queryTimeout',
-  'maxAttempts',
-  'assumeIdempotent',
-  'retryReadsAfterSend',
-  'endTimeout',
-  'classifyError',
-  'clock',
-];
+const OWN_KEYS = Object.keys(OWN_OPTIONS);
+const ROWS = [...Object.entries(MYSQL2_OPTIONS), ...Object.entries(OWN_OPTIONS)] as [string, OptionSpec][];
 
-/** Every own option set to a valid, non-default value. */
-function allOwnOptions(): ResilientPoolOptions {
-  return {
-    acquireTimeout: 1234,
-    pingTimeout: 77,
-    pingSkipWindow: 0,
-    maxLifetime: 99_000,
-    networkIdleTimeout: 350_000,
-    minConnections: 2,
-    queryTimeout: 5_000,
-    maxAttempts: 5,
-    assumeIdempotent: true,
-    retryReadsAfterSend: false,
-    endTimeout: 0,
-    classifyError: () => undefined,
-    clock: new FakeClock(),
-  };
+/** A valid value other than the row's default. */
+function otherValue(spec: OptionSpec): unknown {
+  switch (spec.type) {
+    case 'integer':
+      return typeof spec.default === 'number' ? spec.default + 2 : 2;
+    case 'boolean':
+      return !spec.default;
+    case 'function':
+      return () => undefined;
+    case 'object':
+      return new FakeClock();
+  }
 }
 
-/** Runs `fn`, expecting it to throw an instance of `type` whose message names `name`. */
-function throwsNaming(fn: () => unknown, type: typeof TypeError | typeof RangeError, name: string): void {
+/** Every own option set to a valid, non-default value (from the table). */
+function allOwnOptions(): ResilientPoolOptions {
+  return Object.fromEntries(Object.entries(OWN_OPTIONS).map(([name, spec]) => [name, otherValue(spec)])) as ResilientPoolOptions;
+}
+
+/**
+ * Runs `fn`, expecting it to throw an instance of `type` whose message names `name`, with a documented `code` (the
+ * given one if any), `option` naming the option, and `value` the value given.
+ */
+function throwsNaming(
+  fn: () => unknown,
+  type: typeof TypeError | typeof RangeError,
+  name: string,
+  expected: { code?: string; value?: unknown } = {},
+): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
-    assert.ok((err as Error).message.includes(`'${name}'`), `message should name '${name}': ${(err as Error).message}`);
+    const e = err as OptionError;
+    assert.ok(e.message.includes(`'${name}'`), `message should name '${name}': ${e.message}`);
+    assert.ok(Object.hasOwn(OPTION_ERROR_CODES, e.code), `undocumented code ${e.code}`);
+    if (expected.code) assert.equal(e.code, expected.code, e.message);
+    assert.equal(e.option, name);
+    if ('value' in expected) assert.equal(e.value, expected.value);
     return true;
   });
 }
 
 describe('resolveOptions: defaults', () => {
-  test('no options at all', () => {
+  test('no options at all: every row of the table resolves to its default', () => {
     for (const input of [undefined, {}]) {
-      const { resolved, mysql } = resolveOptions(input);
-      assert.equal(resolved.connectionLimit, 10);
-      assert.equal(resolved.maxIdle, 10);
-      assert.equal(resolved.idleTimeout, 60_000);
-      assert.equal(resolved.queueLimit, 0);
-      assert.equal(resolved.waitForConnections, true);
-      assert.equal(resolved.resetOnRelease, false);
-      assert.equal(resolved.acquireTimeout, 10_000);
-      assert.equal(resolved.pingTimeout, 500);
-      assert.equal(resolved.pingSkipWindow, 500);
-      assert.equal(resolved.maxLifetime, 1_800_000);
-      assert.equal(resolved.networkIdleTimeout, 0);
-      assert.equal(resolved.minConnections, 0);
-      assert.equal(resolved.queryTimeout, 0);
-      assert.equal(resolved.maxAttempts, 3);
-      assert.equal(resolved.assumeIdempotent, false);
-      assert.equal(resolved.retryReadsAfterSend, true);
-      assert.equal(resolved.endTimeout, 10_000);
-      assert.equal(resolved.classifyError, undefined);
+      const { resolved, mysql, userSet } = resolveOptions(input);
+      for (const [name, spec] of ROWS) {
+        if (spec.passThrough || name === 'clock') continue;
+        if (name === 'maxIdle') assert.equal(resolved.maxIdle, resolved.connectionLimit);
+        else assert.equal((resolved as unknown as Record<string, unknown>)[name], spec.default, name);
+      }
       assert.equal(typeof resolved.clock.now, 'function');
-      assert.deepEqual(mysql, { keepAliveInitialDelay: 30_000 });
+      assert.deepEqual(mysql, { keepAliveInitialDelay: DEFAULTS.keepAliveInitialDelay });
+      assert.deepEqual([...userSet], []);
     }
+  });
+
+  test('the resolved options are exactly the rows the pool reads (not the pass-through ones)', () => {
+    const expected = ROWS.filter(([, spec]) => !spec.passThrough).map(([name]) => name).sort();
+    assert.deepEqual(Object.keys(resolveOptions({}).resolved).sort(), expected);
+  });
+
+  test('DEFAULTS holds every numeric default of the table, and nothing else', () => {
+    const numeric = ROWS.filter(([, spec]) => typeof spec.default === 'number');
+    assert.deepEqual(Object.keys(DEFAULTS).sort(), numeric.map(([name]) => name).sort());
+    for (const [name, spec] of numeric) assert.equal((DEFAULTS as Record<string, number>)[name], spec.default, name);
+  });
+
+  test('every row is complete: a doc, a unit for integers (ms for durations), a default that validates', () => {
+    for (const [name, spec] of ROWS) {
+      assert.ok(spec.doc.trim().length >= 5, name);
+      if (spec.type === 'integer') assert.ok(spec.unit, `${name} needs a unit`);
+      if (/Timeout|Lifetime|Window|Threshold|Delay/.test(name)) assert.equal(spec.unit, 'ms', name);
+      if (spec.default !== undefined && !spec.passThrough) {
+        const { resolved } = resolveOptions({ [name]: spec.default } as ResilientPoolOptions);
+        assert.equal((resolved as unknown as Record<string, unknown>)[name], spec.default, name);
+      }
+    }
+  });
+
+  test('userSet names what the user set, in the object or in the URI', () => {
+    assert.deepEqual([...resolveOptions({ idleTimeout: 60_000, maxLifetime: undefined, pingTimeout: null as unknown as number }).userSet], ['idleTimeout']);
+    const fromUri = resolveOptions('mysql://u@h/db?maxLifetime=60000&connectionLimit=2');
+    assert.deepEqual([...fromUri.userSet].sort(), ['connectionLimit', 'maxLifetime']);
+    // mysql2's own connection options are not tracked: only the table's rows are.
+    assert.equal(resolveOptions({ host: 'h' }).userSet.has('host'), false);
   });
 
   test('DEFAULTS is frozen and matches the documented values', () => {
@@ -91,20 +113,12 @@ describe('resolveOptions: defaults', () => {
 
   test('own options are taken as given', () => {
     const opts = allOwnOptions();
-    const { resolved } = resolveOptions(opts);
-    assert.equal(resolved.acquireTimeout, 1234);
-    assert.equal(resolved.pingTimeout, 77);
-    assert.equal(resolved.pingSkipWindow, 0);
-    assert.equal(resolved.maxLifetime, 99_000);
-    assert.equal(resolved.networkIdleTimeout, 350_000);
-    assert.equal(resolved.minConnections, 2);
-    assert.equal(resolved.queryTimeout, 5_000);
-    assert.equal(resolved.maxAttempts, 5);
-    assert.equal(resolved.assumeIdempotent, true);
-    assert.equal(resolved.retryReadsAfterSend, false);
-    assert.equal(resolved.endTimeout, 0);
-    assert.equal(resolved.classifyError, opts.classifyError);
-    assert.equal(resolved.clock, opts.clock);
+    const { resolved, userSet } = resolveOptions(opts);
+    for (const key of OWN_KEYS) {
+      assert.equal((resolved as unknown as Record<string, unknown>)[key], (opts as Record<string, unknown>)[key], key);
+      assert.notEqual((opts as Record<string, unknown>)[key], OWN_OPTIONS[key as keyof typeof OWN_OPTIONS].default, key);
+      assert.ok(userSet.has(key), key);
+    }
   });
 
   test('boundary values that are allowed', () => {
@@ -232,13 +246,42 @@ describe('resolveOptions: what mysql2 gets', () => {
   });
 
   test('numeric strings are rejected for our own options', () => {
-    for (const key of ['acquireTimeout', 'pingTimeout', 'pingSkipWindow', 'maxLifetime', 'maxAttempts', 'minConnections']) {
-      throwsNaming(() => resolveOptions({ [key]: '100' } as ResilientPoolOptions), TypeError, key);
+    const integers = Object.entries(OWN_OPTIONS).filter(([, spec]) => spec.type === 'integer').map(([name]) => name);
+    assert.ok(integers.length >= 9);
+    for (const key of integers) {
+      throwsNaming(() => resolveOptions({ [key]: '100' } as ResilientPoolOptions), TypeError, key, { code: 'OPTION_INVALID_TYPE', value: '100' });
     }
   });
 });
 
 describe('resolveOptions: validation', () => {
+  test('every row of the table is validated: wrong type, below the minimum, not an integer', () => {
+    for (const [name, spec] of ROWS) {
+      if (spec.passThrough || spec.type === 'object') continue;
+      const own = Object.hasOwn(OWN_OPTIONS, name);
+      const set = (value: unknown) => () => resolveOptions({ [name]: value } as ResilientPoolOptions);
+      if (spec.type === 'integer') {
+        throwsNaming(set('abc'), TypeError, name, { code: 'OPTION_INVALID_TYPE', value: 'abc' });
+        throwsNaming(set({}), TypeError, name, { code: 'OPTION_INVALID_TYPE' });
+        throwsNaming(set((spec.min ?? 0) - 1), RangeError, name, { code: 'OPTION_OUT_OF_RANGE', value: (spec.min ?? 0) - 1 });
+        throwsNaming(set(2.5), RangeError, name, { code: 'OPTION_OUT_OF_RANGE', value: 2.5 });
+        if (spec.min) throwsNaming(set(spec.min - 1), RangeError, name, { code: 'OPTION_OUT_OF_RANGE' });
+      } else if (spec.type === 'boolean' && own) {
+        throwsNaming(set(1), TypeError, name, { code: 'OPTION_INVALID_TYPE', value: 1 });
+        throwsNaming(set('true'), TypeError, name, { code: 'OPTION_INVALID_TYPE', value: 'true' });
+      } else if (spec.type === 'function') {
+        throwsNaming(set(42), TypeError, name, { code: 'OPTION_INVALID_TYPE', value: 42 });
+      }
+    }
+  });
+
+  test('options that are neither object nor string: OPTIONS_INVALID', () => {
+    assert.throws(
+      () => resolveOptions(42 as unknown as string),
+      (err: OptionError) => err instanceof TypeError && err.code === 'OPTIONS_INVALID' && err.option === undefined && err.value === 42,
+    );
+  });
+
   test('TypeError naming the option for wrong types', () => {
     const cases: [string, unknown][] = [
       ['acquireTimeout', 'abc'],
@@ -290,8 +333,8 @@ describe('resolveOptions: validation', () => {
   });
 
   test('RangeError when minConnections exceeds connectionLimit', () => {
-    throwsNaming(() => resolveOptions({ minConnections: 11 }), RangeError, 'minConnections');
-    throwsNaming(() => resolveOptions({ connectionLimit: 2, minConnections: 3 }), RangeError, 'minConnections');
+    throwsNaming(() => resolveOptions({ minConnections: 11 }), RangeError, 'minConnections', { code: 'OPTION_CONFLICT', value: 11 });
+    throwsNaming(() => resolveOptions({ connectionLimit: 2, minConnections: 3 }), RangeError, 'minConnections', { code: 'OPTION_CONFLICT' });
   });
 
   test('a typo of one of our keys throws a TypeError suggesting the right one', () => {
@@ -311,6 +354,8 @@ describe('resolveOptions: validation', () => {
           assert.ok(err instanceof TypeError, `${typo}: ${String(err)}`);
           assert.ok(err.message.includes(`'${typo}'`), err.message);
           assert.ok(err.message.includes(`'${right}'`), err.message);
+          const e = err as OptionError;
+          assert.deepEqual([e.code, e.option, e.value, e.suggestion], ['OPTION_UNKNOWN', typo, 100, right]);
           return true;
         },
       );
@@ -322,6 +367,24 @@ describe('resolveOptions: validation', () => {
     const { mysql } = resolveOptions({ idleTimeout: 1, connectTimeout: 2, queueLimit: 3, maxIdle: 4 });
     assert.equal(mysql.idleTimeout, 1);
     assert.equal(mysql.connectTimeout, 2);
+  });
+});
+
+describe('the documentation is generated from the table', () => {
+  test("the README's options tables and error codes are what scripts/options-table.ts prints", () => {
+    const file = docWithMarkers();
+    const text = readFileSync(file, 'utf8');
+    for (const [name, body] of Object.entries(generatedSections())) {
+      assert.equal(sectionIn(text, name), body, `${file}: section ${name} differs; run: node --import tsx scripts/options-table.ts --write`);
+    }
+  });
+
+  test('every own option and every error code appears in it; internal rows do not', () => {
+    const sections = generatedSections();
+    for (const [name, spec] of Object.entries(OWN_OPTIONS)) {
+      assert.equal(sections['own-options']!.includes(`| \`${name}\` |`), !('internal' in spec), name);
+    }
+    for (const code of Object.keys(OPTION_ERROR_CODES)) assert.ok(sections['option-error-codes']!.includes(`\`${code}\``), code);
   });
 });
 
@@ -393,8 +456,8 @@ describe('ResilientPool construction does not make mysql2 warn', () => {
     try {
       assert.deepEqual(errors, []);
       assert.deepEqual(warnings, []);
-      assert.equal(pool.config.resilience.acquireTimeout, 1234);
-      assert.equal(pool.config.resilience.maxAttempts, 5);
+      assert.equal(pool.config.resilience.acquireTimeout, own.acquireTimeout);
+      assert.equal(pool.config.resilience.maxAttempts, own.maxAttempts);
       for (const key of OWN_KEYS) assert.equal(Object.hasOwn(pool.config.connectionConfig, key), false, key);
     } finally {
       await end(pool);
