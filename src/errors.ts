@@ -5,6 +5,7 @@
  * `message`, `fatal`, `sqlState` untouched): applications already branch on
  * them. We only add fields (see {@link ResilienceFields}).
  */
+import type { QueryError } from 'mysql2';
 
 /** Fields added to every error that a pool-level `query`/`execute` passes on. */
 export interface ResilienceFields {
@@ -21,6 +22,26 @@ export interface ResilienceFields {
 }
 
 export type AnnotatedError = Error & ResilienceFields & { code?: string | number; errno?: number; fatal?: boolean };
+
+/**
+ * What a pool-level `query`/`execute` fails with: mysql2's error (code, errno, sqlState, fatal as mysql2 set them)
+ * or the pool's own {@link PoolError}, with the fields this library adds.
+ */
+export type ResilientError = (QueryError | PoolError) & ResilienceFields;
+
+/**
+ * True when `err` is an error whose statement may or may not have run (it was sent and the connection died before
+ * the reply). Such a call is not retried unless the statement is a plain read or declared idempotent: check whether
+ * it ran before doing it again. Narrows `err` (a `catch` clause's `unknown` too) to {@link ResilientError}.
+ */
+export function isOutcomeUnknown(err: unknown): err is ResilientError & { outcomeUnknown: true } {
+  return typeof err === 'object' && err !== null && (err as ResilienceFields).outcomeUnknown === true;
+}
+
+/** True when `err` carries this library's fields (any error a pool-level `query`/`execute` passed on does). */
+export function isResilientError(err: unknown): err is ResilientError {
+  return err instanceof Error && typeof (err as ResilienceFields).attempts === 'number';
+}
 
 /** Stable codes of the errors this library creates itself. */
 export const ErrorCodes = {

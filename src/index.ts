@@ -20,8 +20,20 @@ export type { ResilientPoolConfig } from './pool.js';
 export { ResilientPromisePool } from './promise.js';
 export { DEFAULTS } from './options.js';
 export type { ResilientPoolOptions, ResilienceOptions } from './options.js';
-export { ErrorCodes, PoolError } from './errors.js';
-export type { ResilienceFields, AnnotatedError } from './errors.js';
+export { ErrorCodes, PoolError, isOutcomeUnknown, isResilientError } from './errors.js';
+export type { ResilienceFields, AnnotatedError, ResilientError, PoolErrorCode } from './errors.js';
+// Not `export type *` (TypeScript 5.0+): the declarations stay readable by older TypeScript consumers.
+export type {
+  PoolEvents,
+  Mysql2PoolEvents,
+  ResilienceEvents,
+  RetryEvent,
+  LeakEvent,
+  OptionClampedWarning,
+  PoolWarning,
+  Listen,
+  OtherEvent,
+} from './events.js';
 export { classify as classifyError } from './error-table.js';
 export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
 export { isReadOnlyStatement } from './statement.js';

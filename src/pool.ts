@@ -35,6 +35,7 @@ import { runPoolCommand } from './query-runner.js';
 import type { ResilientPromisePool } from './promise.js';
 import { Stats } from './stats.js';
 import type { PoolStats } from './stats.js';
+import type { Listen, PoolEvents } from './events.js';
 
 /** mysql2's PoolConfig fields, plus this library's resolved options. */
 export interface ResilientPoolConfig {
@@ -85,6 +86,14 @@ export class ResilientPool extends PoolClass {
   declare config: PoolOptions & ResilientPoolConfig;
   /** mysql2's flag: PoolConnection.release()/destroy() stop reporting to a closed pool. */
   declare _closed: boolean;
+  // Typed events (src/events.ts): mysql2's with mysql2's listener types, this library's with their payloads.
+  declare on: Listen<PoolEvents, this>;
+  declare once: Listen<PoolEvents, this>;
+  declare addListener: Listen<PoolEvents, this>;
+  declare prependListener: Listen<PoolEvents, this>;
+  declare prependOnceListener: Listen<PoolEvents, this>;
+  declare off: Listen<PoolEvents, this>;
+  declare removeListener: Listen<PoolEvents, this>;
 
   /** @internal */ readonly opts: ResolvedOptions;
   /** @internal */ readonly clock: Clock;

@@ -10,6 +10,7 @@ import type { Pool as MysqlPromisePool } from 'mysql2/promise';
 import { ResilientPool } from './pool.js';
 import type { ResilientPoolOptions } from './options.js';
 import type { PoolStats } from './stats.js';
+import type { Listen, PoolEvents } from './events.js';
 
 const PromisePoolBase = (mysqlPromise as unknown as { PromisePool: new (pool: ResilientPool, P?: PromiseConstructor) => MysqlPromisePool })
   .PromisePool;
@@ -25,13 +26,15 @@ export class ResilientPromisePool extends PromisePoolBase {
     forwardEvents(pool, this as unknown as EventEmitter, EXTRA_EVENTS);
   }
 
-  /**
-   * mysql2's promise Pool type only names its four events; this pool also
-   * emits `evict`, `retry`, `leak`, `warn` and (when listened to) `error`.
-   */
-  override on(event: string | symbol, listener: (...args: any[]) => void): this {
-    return super.on(event as 'enqueue', listener);
-  }
+  // Typed events (src/events.ts): mysql2's four with mysql2's listener types, plus `evict`, `retry`, `leak`, `warn`
+  // and (when listened to) `error`, which mysql2's promise Pool type does not name.
+  declare on: Listen<PoolEvents, this>;
+  declare once: Listen<PoolEvents, this>;
+  declare addListener: Listen<PoolEvents, this>;
+  declare prependListener: Listen<PoolEvents, this>;
+  declare prependOnceListener: Listen<PoolEvents, this>;
+  declare off: Listen<PoolEvents, this>;
+  declare removeListener: Listen<PoolEvents, this>;
 
   /** See ResilientPool.stats(). */
   stats(): PoolStats {
@@ -75,5 +78,19 @@ export { ResilientPool };
 export type { PoolStats };
 export type { ResilientPoolOptions, ResilienceOptions } from './options.js';
 export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
-export { ErrorCodes, PoolError } from './errors.js';
-export type { ResilienceFields } from './errors.js';
+export { ErrorCodes, PoolError, isOutcomeUnknown, isResilientError } from './errors.js';
+export type { ResilienceFields, AnnotatedError, ResilientError, PoolErrorCode } from './errors.js';
+// Not `export type *` (TypeScript 5.0+): the declarations stay readable by older TypeScript consumers.
+export type {
+  PoolEvents,
+  Mysql2PoolEvents,
+  ResilienceEvents,
+  RetryEvent,
+  LeakEvent,
+  OptionClampedWarning,
+  PoolWarning,
+  Listen,
+  OtherEvent,
+} from './events.js';
+export type { CloseReason } from './entry.js';
+export type { RetryKind } from './retry.js';

@@ -513,7 +513,7 @@ describe('6. server SIGKILLed and restarted', () => {
       const restartMs = Math.round(performance.now() - restartStarted);
       if (pastSkipWindow) await delay(Math.max(0, PAST_SKIP_WINDOW_MS - (performance.now() - warmedAt)));
       const sinceLastUse = Math.round(performance.now() - warmedAt);
-      pool.on('acquire', (c: RawConnection) => acquired.push(c));
+      pool.on('acquire', (c) => acquired.push(c as unknown as RawConnection));
       const pending = Array.from({ length: 6 }, () => run(pool, 'SELECT CONNECTION_ID() AS id'));
       await afterWrites();
       release();

@@ -92,7 +92,8 @@ for (const flavour of flavours) {
     const { db, pool, end } = flavour.make({ ...server.connectionOptions(), user: USER, password: '' });
     const conns: TrackedConnection[] = [];
     const evicted: string[] = [];
-    pool.on('connection', (conn: TrackedConnection) => {
+    pool.on('connection', (c) => {
+      const conn = c as unknown as TrackedConnection;
       conn.on('error', () => undefined);
       conns.push(conn);
     });

@@ -62,7 +62,8 @@ async function withKysely(fn: (h: Harness) => Promise<void>, options: Partial<Re
   const pool = createResilientPool({ ...server.connectionOptions(), user: USER, password: '', ...options });
   const conns: TrackedConnection[] = [];
   const evicted: string[] = [];
-  pool.on('connection', (conn: TrackedConnection) => {
+  pool.on('connection', (c) => {
+    const conn = c as unknown as TrackedConnection;
     conn.on('error', () => undefined);
     conns.push(conn);
   });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import type { PoolConnection } from 'mysql2';
-import { createResilientPool, type PoolStats, type ResilientPool } from '../../src/index.js';
+import { createResilientPool, type OptionClampedWarning, type PoolStats, type ResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool } from '../../src/promise.js';
 import { bounded, endPool, run, until, warm, type AppError, type RawConnection } from '../support/chaos.js';
 import {
@@ -477,8 +477,10 @@ describe('stats() and events after real faults', T, () => {
       for (const api of ['callback', 'promise'] as const) {
         const options = { ...server.connectionOptions(), idleTimeout: 60_000, connectionLimit: 3 };
         const pool = api === 'callback' ? createResilientPool(options) : createPromisePool(options);
-        const warns: Array<Error & Record<string, unknown>> = [];
-        pool.on('warn', (w: Error & Record<string, unknown>) => warns.push(w));
+        const warns: OptionClampedWarning[] = [];
+        const onWarn = (w: OptionClampedWarning) => warns.push(w);
+        if (api === 'callback') (pool as ResilientPool).on('warn', onWarn);
+        else (pool as ReturnType<typeof createPromisePool>).on('warn', onWarn);
         try {
           if (api === 'callback') await warm(pool as ResilientPool, 3);
           else await Promise.all([1, 2, 3].map(() => (pool as ReturnType<typeof createPromisePool>).query('SELECT SLEEP(0.05)')));
@@ -564,7 +566,7 @@ describe('the promise pool forwards the events and has stats()', T, () => {
       assert.equal(cbPool.listenerCount('evict'), before + 1);
 
       const conns: RawConnection[] = [];
-      cbPool.on('connection', (c: RawConnection) => conns.push(c));
+      cbPool.on('connection', (c) => conns.push(c as unknown as RawConnection));
       await Promise.all([1, 2].map(() => pool.query('SELECT SLEEP(0.05)')));
       await tick();
       const [victim] = conns;

@@ -109,8 +109,8 @@ async function withDataSource(fn: (h: Harness) => Promise<void>, extra: Record<s
       conn.on('error', () => undefined);
       conns.push(conn);
     };
-    pool.on('connection', track);
-    pool.on('acquire', track);
+    pool.on('connection', (c) => track(c as unknown as TrackedConnection));
+    pool.on('acquire', (c) => track(c as unknown as TrackedConnection));
     pool.on('evict', (_conn: unknown, reason: string) => evicted.push(reason));
     await ds.getRepository(PersonEntity).clear();
     assert.equal(conns.length, pool.stats().total, 'every open connection is tracked');

@@ -51,7 +51,7 @@ describe('connect policy on a fake clock', () => {
     const pool = new ResilientPool({ host: proxy.host, port: proxy.port, user: 'app', password: 'pw', database: 'app', clock, maxAttempts: 1 });
     try {
       let socket: net.Socket | undefined;
-      pool.on('connection', (conn: { stream: net.Socket }) => (socket ??= conn.stream));
+      pool.on('connection', (conn) => (socket ??= (conn as unknown as { stream: net.Socket }).stream));
       assert.equal(await query(pool, 'SELECT 1'), null);
       assert.equal(dials(pool), 1);
 
