@@ -7,27 +7,24 @@
  * which implementation; after every resilient pool's end() none of its connections may be left on the server.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import mysql from 'mysql2';
 import { createResilientPool, type ResilientPool } from '../../src/index.js';
 import {
   afterWrites,
   assertNoneLeft,
-  bounded,
   closePlainPool,
   describeError,
-  endPool,
   holdIncoming,
   pauseConfirmed,
   isConnectionFailure,
   run,
-  settleWithin,
   summarize,
   threadsOf,
   trackConnections,
-  until,
   waitThreadsGone,
   warm,
   type AppError,
@@ -35,7 +32,9 @@ import {
   type RawConnection,
 } from '../support/chaos.js';
 import { FaultProxy } from '../support/proxy.js';
-import { requireControl, startServer, type TestServer } from '../support/server.js';
+import { requireControl } from '../support/server.js';
+import { endPool } from '../support/pools.js';
+import { bounded, settleWithin, until } from '../support/wait.js';
 
 const RESILIENT_USER = 'rmp_chaos_resilient';
 const PLAIN_USER = 'rmp_chaos_plain';
@@ -46,24 +45,16 @@ const T = { timeout: 45_000 };
  */
 const PAST_SKIP_WINDOW_MS = 600;
 
-let server: TestServer;
-
-before(
-  async () => {
-    server = await startServer();
-    for (const user of [RESILIENT_USER, PLAIN_USER]) {
-      await server.admin(`CREATE USER IF NOT EXISTS '${user}'@'127.0.0.1'`);
-      await server.admin(`GRANT ALL ON test.* TO '${user}'@'127.0.0.1'`);
-    }
+const server = usePrivateServer({
+  users: [RESILIENT_USER, PLAIN_USER],
+  setup: async () => {
     await server.admin(
       'CREATE TABLE IF NOT EXISTS test.chaos_writes (id INT AUTO_INCREMENT PRIMARY KEY, tag VARCHAR(64) NOT NULL, KEY (tag))',
     );
   },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+});
 
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });

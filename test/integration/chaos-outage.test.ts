@@ -9,33 +9,26 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type mysql from 'mysql2';
-import { IMPLS, attempt, endPool, type Impl } from '../support/chaos-server.js';
-import { bounded, describeError } from '../support/chaos.js';
+import { IMPLS, attempt, type Impl } from '../support/chaos-server.js';
+import { describeError } from '../support/chaos.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import { FaultProxy } from '../support/proxy.js';
-import { requireControl, startServer, type TestServer } from '../support/server.js';
+import { requireControl } from '../support/server.js';
+import { endPool, endPools } from '../support/pools.js';
+import { bounded } from '../support/wait.js';
 
 const T = { timeout: 90_000 };
 const DEBUG = !!process.env.DEBUG_OUTAGE;
 /** The connect policy's error freshness (src/backoff.ts FRESH_ERROR), plus margin. */
 const PAST_FRESH_ERROR_MS = 150;
 
-let server: TestServer;
-
-before(
-  async () => {
-    // 40 pools of mysql2's open a connection per concurrent call: room for all of them.
-    server = await startServer({ args: ['--max-connections=500'] });
-  },
-  { timeout: 90_000 },
-);
-after(async () => {
-  await server?.close();
-});
+// 40 pools of mysql2's open a connection per concurrent call: room for all of them.
+const server = usePrivateServer({ args: ['--max-connections=500'] });
 
 function envInt(name: string, fallback: number): number {
   const v = Number(process.env[name]);
@@ -96,7 +89,7 @@ describe('restart the server and query at once', () => {
           assert.equal(Number(o.rows![0]!.v), i);
         });
       } finally {
-        await endPool(pool);
+        await endPools([pool]);
       }
     });
   }

@@ -5,8 +5,9 @@
  * on the table's rows; never on message text where a code exists.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import type mysql from 'mysql2';
 import {
   AdminSession,
@@ -14,17 +15,16 @@ import {
   attempt,
   connectRaw,
   createAppUser,
-  endPool,
   getConnection,
   query,
   resilient,
-  startChaosServer,
-  until,
   type QueryError,
 } from '../support/chaos-server.js';
 import { statementFacts } from '../../src/statement.js';
 import { FakeMysql8 } from '../support/fake-mysql8.js';
-import { requireControl, type TestServer } from '../support/server.js';
+import { requireControl } from '../support/server.js';
+import { endPools } from '../support/pools.js';
+import { until } from '../support/wait.js';
 
 const T = { timeout: 30_000 };
 const APP_USER = 'app';
@@ -55,7 +55,7 @@ const pools: mysql.Pool[] = [];
 const raws: mysql.Connection[] = [];
 async function cleanup(): Promise<void> {
   for (const c of raws.splice(0)) c.destroy();
-  await Promise.all(pools.splice(0).map((p) => endPool(p)));
+  await endPools(pools.splice(0));
 }
 afterEach(cleanup);
 
@@ -75,20 +75,14 @@ function recordAcquires(pool: mysql.Pool): number[] {
 // 1. max_connections exhausted
 
 describe('1. max_connections exhausted (ER_CON_COUNT_ERROR 1040)', () => {
-  let server: TestServer;
   let app: mysql.PoolOptions;
-
-  before(
-    async () => {
-      // 10 is MariaDB's minimum. SUPER users (root: the holders) get one extra slot, the app user does not.
-      server = await startChaosServer(['--max-connections=10']);
+  // 10 is MariaDB's minimum. SUPER users (root: the holders) get one extra slot, the app user does not.
+  const server = usePrivateServer({
+    args: ['--max-connections=10'],
+    setup: async () => {
       await createAppUser(server, APP_USER, APP_PASSWORD);
       app = { ...server.connectionOptions(), user: APP_USER, password: APP_PASSWORD };
     },
-    { timeout: 90_000 },
-  );
-  after(async () => {
-    await server?.close();
   });
 
   async function threadsConnected(via: mysql.Connection): Promise<number> {
@@ -157,7 +151,7 @@ describe('1. max_connections exhausted (ER_CON_COUNT_ERROR 1040)', () => {
     assert.equal(stats.errorsSurfaced, 0);
     assert.ok(elapsed < resilient(pool).config.resilience.acquireTimeout, `took ${elapsed} ms`);
     const endStarted = Date.now();
-    await endPool(pool);
+    await endPools([pool]);
     console.log(
       `# 1. resilient: 5 queries on 1 connection while creates failed with 1040: ${elapsed} ms, ` +
         `${stats.connectFailures} connect failures; end() took ${Date.now() - endStarted} ms`,
@@ -208,22 +202,15 @@ describe('1. max_connections exhausted (ER_CON_COUNT_ERROR 1040)', () => {
 // Scenarios 2-5 share one server.
 
 describe('on a MariaDB server', () => {
-  let server: TestServer;
   let admin: AdminSession;
   let app: mysql.PoolOptions;
-
-  before(
-    async () => {
-      server = await startChaosServer();
+  const server = usePrivateServer({
+    setup: async () => {
       await createAppUser(server, APP_USER, APP_PASSWORD);
       app = { ...server.connectionOptions(), user: APP_USER, password: APP_PASSWORD };
       admin = await AdminSession.open(server);
     },
-    { timeout: 90_000 },
-  );
-  after(async () => {
-    admin?.close();
-    await server?.close();
+    cleanup: () => admin?.close(),
   });
   beforeEach(async () => {
     await admin.query('DROP TABLE IF EXISTS t');

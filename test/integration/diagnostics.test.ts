@@ -7,16 +7,19 @@
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import dc from 'node:diagnostics_channel';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import mysql2 from 'mysql2';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2';
 import mysql2Promise from 'mysql2/promise';
 import type { Pool as PromisePool } from 'mysql2/promise';
 import { createResilientPool } from '../../src/index.js';
 import { createResilientPool as createResilientPromisePool } from '../../src/promise.js';
-import { endPool, execute, getConnection, query, rejection, within } from '../support/parity.js';
-import { freePort, startServer, type TestServer } from '../support/server.js';
+import { execute, getConnection, query, rejection } from '../support/parity.js';
+import { freePort, } from '../support/server.js';
+import { endPool } from '../support/pools.js';
+import { bounded } from '../support/wait.js';
 
 interface Impl {
   name: 'mysql2' | 'resilient';
@@ -38,17 +41,9 @@ const CHANNELS = ['mysql2:pool:connect', 'mysql2:connect', 'mysql2:query', 'mysq
 const EVENTS = ['start', 'end', 'asyncStart', 'asyncEnd', 'error'] as const;
 const T = { timeout: 20_000 };
 
-let server: TestServer;
-
-before(
-  async () => {
-    server = await startServer();
-  },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+const server = usePrivateServer();
 
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });
@@ -101,7 +96,7 @@ async function onBoth(
       if (warm) await query(pool, 'SELECT 1');
       out[impl.name] = await recordDuring(() => body(pool));
     } finally {
-      await within(endPool(pool), 5_000, `${impl.name} pool.end()`);
+      await bounded(endPool(pool), 5_000, `${impl.name} pool.end()`);
     }
   }
   return out;
@@ -205,7 +200,7 @@ describe('diagnostics channels: the same events and payloads as mysql2', () => {
           assert.equal(err.code, 'ECONNREFUSED');
         });
       } finally {
-        await within(endPool(pool), 5_000, `${impl.name} pool.end()`);
+        await bounded(endPool(pool), 5_000, `${impl.name} pool.end()`);
       }
     }
     const checkout = (events: typeof seen.mysql2) => events.filter((e) => e.channel === 'mysql2:pool:connect');
@@ -233,7 +228,7 @@ describe('diagnostics channels: the same events and payloads as mysql2', () => {
           await pool.query('SELECT 3');
         });
       } finally {
-        await within(pool.end(), 5_000, `${impl.name} pool.end()`);
+        await bounded(pool.end(), 5_000, `${impl.name} pool.end()`);
       }
     }
     assert.equal(names(seen.resilient).filter((n) => n === 'mysql2:pool:connect start').length, 2);
@@ -269,7 +264,7 @@ describe('diagnostics channels: the same events and payloads as mysql2', () => {
             ),
           );
         } finally {
-          await within(endPool(pool), 5_000, `${impl.name} pool.end()`);
+          await bounded(endPool(pool), 5_000, `${impl.name} pool.end()`);
         }
       }
     } finally {
@@ -290,7 +285,7 @@ describe('diagnostics channels: the same events and payloads as mysql2', () => {
         const [rows] = await query<Array<{ n: number }>>(pool, 'SELECT 1 AS n');
         assert.equal(rows[0]!.n, 1);
       } finally {
-        await within(endPool(pool), 5_000, `${impl.name} pool.end()`);
+        await bounded(endPool(pool), 5_000, `${impl.name} pool.end()`);
       }
     }
   });
@@ -309,7 +304,7 @@ describe('diagnostics channels: deliberate differences', () => {
         });
         spans[impl.name] = names(seen).filter((n) => n === 'mysql2:pool:connect error').length;
       } finally {
-        await within(endPool(pool), 5_000, `${impl.name} pool.end()`);
+        await bounded(endPool(pool), 5_000, `${impl.name} pool.end()`);
       }
     }
     // Three attempts by default (maxAttempts), each a checkout that failed to connect.

@@ -7,15 +7,16 @@
  * Every pool connects as its own server user, so the processlist shows exactly this file's connections.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import { eq, gt, sql, TransactionRollbackError } from 'drizzle-orm';
 import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
 import { createResilientPool, ResilientPool, type ResilientPoolOptions } from '../../src/index.js';
 import { createResilientPool as createPromisePool, ResilientPromisePool } from '../../src/promise.js';
-import { bounded, killer, until, type TrackedConnection } from '../support/orm.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { killer, type TrackedConnection } from '../support/orm.js';
+import { bounded, until } from '../support/wait.js';
 
 const USER = 'rmp_drizzle';
 const T = { timeout: 30_000 };
@@ -26,22 +27,16 @@ const people = mysqlTable('drizzle_people', {
   age: int('age').notNull(),
 });
 
-let server: TestServer;
-
-before(
-  async () => {
-    server = await startServer();
-    await server.admin(`CREATE USER IF NOT EXISTS '${USER}'@'127.0.0.1'`);
-    await server.admin(`GRANT ALL ON test.* TO '${USER}'@'127.0.0.1'`);
+const server = usePrivateServer({
+  users: [USER],
+  setup: async () => {
     await server.admin(
       'CREATE TABLE test.drizzle_people (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL, age INT NOT NULL)',
     );
   },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+});
 
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import { createResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool } from '../../src/promise.js';
-import { startServer } from '../support/server.js';
-import type { TestServer } from '../support/server.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
+const server = usePrivateServer();
+
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });

@@ -17,10 +17,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import { childEnv, runChild, type ChildRun } from '../support/readme.js';
-import { freePort, startServer, type TestServer } from '../support/server.js';
+import { freePort } from '../support/server.js';
 
 const root = join(__dirname, '..', '..');
 /** Generous: the scripts below finish in about a second; a hang is what this bound catches. */
@@ -53,7 +54,12 @@ const IMPLS: Impl[] = [
 let work: string;
 let downPort: number;
 /** For the scripts that need a server (the down-server ones use downPort). */
-let server: TestServer;
+const server = usePrivateServer({
+  setup: async () => {
+    work = mkdtempSync(join(tmpdir(), 'never-silent-'));
+    downPort = await freePort();
+  },
+});
 
 /** Writes `source` (with MODULE, MYSQL2 and OPTIONS replaced) to a file and runs it in a plain node. */
 async function runScript(name: string, ext: 'cjs' | 'mjs', source: string, modulePath: string, options: object): Promise<ChildRun> {
@@ -71,17 +77,7 @@ function describeRun(impl: string, r: ChildRun): string {
   return `${impl}: status ${r.status} signal ${r.signal} in ${r.ms} ms${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 }
 
-before(
-  async () => {
-    work = mkdtempSync(join(tmpdir(), 'never-silent-'));
-    downPort = await freePort();
-    server = await startServer();
-  },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
-
 after(async () => {
-  await server?.close();
   if (work) rmSync(work, { recursive: true, force: true });
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();

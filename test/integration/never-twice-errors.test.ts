@@ -11,8 +11,9 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
-import { endPool, getConnection, query, resilient, type QueryError } from '../support/chaos-server.js';
+import { getConnection, query, resilient, type QueryError } from '../support/chaos-server.js';
 import { APP_USER, queryOn, seen, useSideEffectServer } from '../support/side-effects.js';
+import { endPools } from '../support/pools.js';
 
 const side = useSideEffectServer();
 
@@ -46,7 +47,7 @@ describe('an error read as "did not run" after something already ran', { timeout
       assert.equal(err.attempts, 1, `not retried: ${seen(err)}`);
       assert.deepEqual(evicted.map((e) => e.reason).filter((r) => r === 'retired'), [], 'no connection retired');
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -59,7 +60,7 @@ describe('an error read as "did not run" after something already ran', { timeout
       assert.equal(await side.bed.hits('multi-1290'), 1, `the INSERT ran once (caller saw ${seen(err)})`);
       assert.equal(err.attempts, 1, `not retried: ${seen(err)}`);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 });
@@ -93,7 +94,7 @@ describe('application errors that look read-only do not retire the pool', { time
       const gone = others.filter((id) => id !== conn.threadId && !live.includes(id));
       assert.deepEqual(gone, [], 'the other connections are still open on the server');
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -116,7 +117,7 @@ describe('application errors that look read-only do not retire the pool', { time
         `the pool's other connections are still open (before ${others.join(', ')}; now ${live.join(', ')})`,
       );
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 });

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import type mysql from 'mysql2';
-import { IMPLS, endPool, type QueryError } from '../support/chaos-server.js';
+import { IMPLS, type QueryError } from '../support/chaos-server.js';
 import { SLEEP_READ, queryOn, seen, useSideEffectServer } from '../support/side-effects.js';
+import { endPools } from '../support/pools.js';
 
 const side = useSideEffectServer();
 
@@ -38,7 +39,7 @@ describe('KILL of the connection mid-statement', { timeout: 60_000 }, () => {
           assert.equal(await side.bed.received(`${impl.name}-kill-read`), 2, 'sent twice');
         }
       } finally {
-        await endPool(pool);
+        await endPools([pool]);
       }
     });
   }
@@ -55,7 +56,7 @@ describe('KILL of the connection mid-statement', { timeout: 60_000 }, () => {
       assert.equal(err.outcomeUnknown, true, `outcome unknown: ${seen(err)}`);
       assert.equal(err.attempts, 1, seen(err));
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 });

@@ -7,8 +7,9 @@
 import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
-import { IMPLS, endPool } from '../support/chaos-server.js';
+import { IMPLS } from '../support/chaos-server.js';
 import { assertRanOnceAndSaid, queryOn, useDropBed } from '../support/side-effects.js';
+import { endPools } from '../support/pools.js';
 
 const bed = useDropBed();
 
@@ -21,7 +22,7 @@ describe('a raw() value with a side effect, reply dropped after it committed', {
       const { err } = await queryOn(pool, 'SELECT ? AS v', [mysql.raw('NEXTVAL(s)')]);
       assertRanOnceAndSaid('raw NEXTVAL', drop, (await bed.drops.bed.sequence()) - before, err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -33,7 +34,7 @@ describe('a raw() value with a side effect, reply dropped after it committed', {
       const { err } = await queryOn(pool, 'SELECT ?', [mysql.raw(`1; INSERT INTO hits (tag) VALUES ('${tag}')`)]);
       assertRanOnceAndSaid('raw multi-statement', drop, await bed.drops.bed.hits(tag), err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 });

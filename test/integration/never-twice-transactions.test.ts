@@ -11,8 +11,9 @@ import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import type mysql from 'mysql2';
 import { ErrorCodes } from '../../src/index.js';
-import { IMPLS, endPool, type QueryError } from '../support/chaos-server.js';
+import { IMPLS, type QueryError } from '../support/chaos-server.js';
 import { SLEEP_READ, queryOn, seen, useSideEffectServer } from '../support/side-effects.js';
+import { endPools } from '../support/pools.js';
 
 const side = useSideEffectServer(async (bed) => {
   await bed.admin.query(
@@ -70,7 +71,7 @@ describe('pool-level calls that leave a transaction open', { timeout: 60_000 }, 
         calls.push({ sql: read, err: (await pending).err });
         calls.push(...(await sequence(pool, ['COMMIT'])));
       } finally {
-        await endPool(pool);
+        await endPools([pool]);
       }
       const acked = acknowledgedInserts(calls);
       if (impl.name === 'mysql2') {
@@ -91,7 +92,7 @@ describe('pool-level calls that leave a transaction open', { timeout: 60_000 }, 
     try {
       calls = await sequence(pool, sqls);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
     assert.equal(await committed(tag), acknowledgedInserts(calls), `rows committed == rows acknowledged:\n${story(calls)}`);
     assertGuardError(calls[0]!.err, sqls[0]!);

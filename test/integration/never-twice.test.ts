@@ -14,9 +14,10 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
-import { IMPLS, endPool } from '../support/chaos-server.js';
+import { IMPLS } from '../support/chaos-server.js';
 import type { ProxyCommand, ReplyDrop } from '../support/proxy.js';
 import { assertRanOnceAndSaid, executeOn, queryOn, seen, useDropBed } from '../support/side-effects.js';
+import { endPools } from '../support/pools.js';
 
 const use = useDropBed();
 const poolOptions = (extra?: mysql.PoolOptions): mysql.PoolOptions => use.drops.poolOptions(extra);
@@ -40,7 +41,7 @@ describe('a statement with a side effect, reply dropped after it committed', { t
           assertRanOnceAndSaid('log_hit via query', drop, effects, err);
         }
       } finally {
-        await endPool(pool);
+        await endPools([pool]);
       }
     });
   }
@@ -53,7 +54,7 @@ describe('a statement with a side effect, reply dropped after it committed', { t
       const { err } = await queryOn(pool, `SELECT log_hit('${tag}') AS h`);
       assertRanOnceAndSaid('log_hit, FIN', drop, await use.drops.bed.hits(tag), err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -65,7 +66,7 @@ describe('a statement with a side effect, reply dropped after it committed', { t
       const { err } = await executeOn(pool, 'SELECT log_hit(?) AS h', [tag]);
       assertRanOnceAndSaid('log_hit via execute', drop, await use.drops.bed.hits(tag), err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -79,7 +80,7 @@ describe('a statement with a side effect, reply dropped after it committed', { t
       assert.ok(fs.existsSync(file), 'the statement ran: the file was written');
       assertRanOnceAndSaid('glued INTO OUTFILE', drop, await use.drops.bed.received('glued.txt'), err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -91,7 +92,7 @@ describe('a statement with a side effect, reply dropped after it committed', { t
       const { err } = await queryOn(pool, 'SELECT 1,\u00a0NEXTVAL(s) AS nbsp');
       assertRanOnceAndSaid('latin1 NBSP NEXTVAL', drop, (await use.drops.bed.sequence()) - before, err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -103,7 +104,7 @@ describe('a statement with a side effect, reply dropped after it committed', { t
       // A lock leaves no row behind: the server's general log counts how often the statement reached it.
       assertRanOnceAndSaid('latin1 NBSP GET_LOCK', drop, await use.drops.bed.received('nbsp-lock'), err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -117,7 +118,7 @@ describe('a statement with a side effect, reply dropped after it committed', { t
       const { err } = await queryOn(pool, 'SELECT s.nextval AS v FROM dual');
       assertRanOnceAndSaid('ORACLE s.nextval', drop, (await use.drops.bed.sequence()) - before, err);
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 });
@@ -139,7 +140,7 @@ describe('what the caller is told after several attempts', { timeout: 60_000 }, 
       assert.equal(err.outcomeUnknown, true, `the first attempt may have run, whatever the last one says: ${seen(err)}`);
     } finally {
       await proxy.refuseNew(false);
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 });
@@ -155,7 +156,7 @@ describe('plain reads are still retried after a dropped reply (positive control)
       assert.equal((rows as Array<{ m: string }>)[0]!.m, 'positive-query');
       assert.equal(await use.drops.bed.received('positive-query'), 2, 'sent twice: once dropped, once answered');
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 
@@ -168,7 +169,7 @@ describe('plain reads are still retried after a dropped reply (positive control)
       assert.equal(err, null, `a plain read must be retried, not failed: ${seen(err)}`);
       assert.equal((rows as Array<{ m: string }>)[0]!.m, 'x');
     } finally {
-      await endPool(pool);
+      await endPools([pool]);
     }
   });
 });

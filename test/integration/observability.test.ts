@@ -10,19 +10,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import type { PoolConnection } from 'mysql2';
 import { createResilientPool, type OptionClampedWarning, type PoolStats, type ResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool } from '../../src/promise.js';
-import { bounded, endPool, run, until, warm, type AppError, type RawConnection } from '../support/chaos.js';
+import { run, warm, type AppError, type RawConnection } from '../support/chaos.js';
 import {
   DEBUG_TABLE,
   OBS_PASSWORD,
   OBS_USER,
   WRONG_PASSWORD,
   adminQuery,
-  delay,
   nextEvents,
   record,
   socketsClosing,
@@ -31,23 +31,20 @@ import {
   type DebugChildReport,
 } from '../support/observability.js';
 import { FaultProxy } from '../support/proxy.js';
-import { requireControl, startServer, type TestServer } from '../support/server.js';
+import { requireControl } from '../support/server.js';
+import { endPool } from '../support/pools.js';
+import { bounded, delay, until } from '../support/wait.js';
 
 const T = { timeout: 30_000 };
 const WRITES = 'obs_writes';
 
-let server: TestServer;
-
-before(
-  async () => {
-    server = await startServer();
+const server = usePrivateServer({
+  setup: async () => {
     await server.admin(`CREATE TABLE IF NOT EXISTS test.${WRITES} (id INT AUTO_INCREMENT PRIMARY KEY, v INT NULL)`);
   },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+});
 
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });

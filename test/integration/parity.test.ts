@@ -7,26 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import mysql2 from 'mysql2';
 import type { FieldPacket, Pool, PoolConnection, PoolOptions, ResultSetHeader } from 'mysql2';
 import mysql2Promise from 'mysql2/promise';
 import type { Pool as PromisePool } from 'mysql2/promise';
 import { createResilientPool, type ResilientPool } from '../../src/index.js';
 import { createResilientPool as createResilientPromisePool } from '../../src/promise.js';
-import {
-  type AnyError,
-  endPool,
-  execute,
-  getConnection,
-  query,
-  rejection,
-  stillPendingAfter,
-  until,
-  within,
-} from '../support/parity.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { type AnyError, execute, getConnection, query, rejection } from '../support/parity.js';
+import { endPool } from '../support/pools.js';
+import { bounded, pendingAfter, until } from '../support/wait.js';
 
 interface Impl {
   name: 'mysql2' | 'resilient';
@@ -55,21 +47,16 @@ const TABLE = 'parity_t';
 const seqSql = (n: number) =>
   `WITH RECURSIVE s (seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM s WHERE seq < ${n}) SELECT seq FROM s`;
 
-let server: TestServer;
-
-before(
-  async () => {
-    server = await startServer();
+const server = usePrivateServer({
+  setup: async () => {
     await server.admin(`DROP TABLE IF EXISTS ${TABLE}`);
     await server.admin(
       `CREATE TABLE ${TABLE} (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL) ENGINE=InnoDB`,
     );
   },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+});
 
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });
@@ -102,7 +89,7 @@ async function withPool(impl: Impl, extra: PoolOptions, body: (h: Holder) => Pro
       } catch {}
     }
     if (!isClosed(pool)) {
-      const ending = within(endPool(pool), 5_000, `${impl.name} pool.end() in cleanup`);
+      const ending = bounded(endPool(pool), 5_000, `${impl.name} pool.end() in cleanup`);
       if (ok) assert.ok(!(await ending), 'pool.end() in cleanup called back with an error');
       else await ending.catch(() => undefined);
     }
@@ -118,7 +105,7 @@ async function withPromisePool(impl: Impl, extra: PoolOptions, body: (pool: Prom
     ok = true;
   } finally {
     if (!isClosed(pool.pool as unknown as Pool)) {
-      const ending = within(pool.end(), 5_000, `${impl.name} promise pool.end() in cleanup`);
+      const ending = bounded(pool.end(), 5_000, `${impl.name} promise pool.end() in cleanup`);
       if (ok) await ending;
       else await ending.catch(() => undefined);
     }
@@ -401,7 +388,7 @@ for (const impl of IMPLS) {
         const q = pool.query(seqSql(10));
         q.on('fields', (f: FieldPacket[]) => (fields = f));
         q.on('result', (row: unknown) => rows.push(row));
-        await within(once(q, 'end'), 5_000, "'end'");
+        await bounded(once(q, 'end'), 5_000, "'end'");
         assert.equal(rows.length, 10);
         assert.deepEqual(rows[9], { seq: 10 });
         assert.equal(fields?.[0]?.name, 'seq');
@@ -571,21 +558,21 @@ for (const impl of IMPLS) {
         const events = recordEvents(pool, ['enqueue']);
         const acquired = once(pool, 'acquire');
         const inFlight = query<Array<{ s: number; id: number }>>(pool, 'SELECT SLEEP(0.3) AS s, CONNECTION_ID() AS id');
-        await within(acquired, 5_000, "the in-flight query's checkout");
+        await bounded(acquired, 5_000, "the in-flight query's checkout");
         const queued = [query(pool, 'SELECT 2 AS two'), query(pool, 'SELECT 3 AS three')];
         assert.equal(count(events, 'enqueue'), 2);
         // Observe the outcomes from now on, so no rejection is ever unhandled.
         const queuedErrors = queued.map((p) => rejection(p));
 
         const ended = endPool(pool);
-        const [rows] = await within(inFlight, 5_000, 'the in-flight query');
+        const [rows] = await bounded(inFlight, 5_000, 'the in-flight query');
         assert.equal(rows.length, 1);
         assert.equal(Number(rows[0]!.s), 0);
         assert.deepEqual([...threadIds], [Number(rows[0]!.id)]);
-        for (const err of await within(Promise.all(queuedErrors), 5_000, 'the queued queries')) {
+        for (const err of await bounded(Promise.all(queuedErrors), 5_000, 'the queued queries')) {
           assert.equal(err.message, 'Pool is closed.');
         }
-        assert.ok(!(await within(ended, 5_000, 'the end() callback')), 'end() called back with an error');
+        assert.ok(!(await bounded(ended, 5_000, 'the end() callback')), 'end() called back with an error');
         const closed = await rejection(getConnection(pool));
         assert.equal(closed.message, 'Pool is closed.');
         const closedQuery = await rejection(query(pool, 'SELECT 1'));
@@ -600,7 +587,7 @@ for (const impl of IMPLS) {
           `the pool's connections (${[...threadIds].join(', ')}) to leave SHOW PROCESSLIST`,
         );
       } finally {
-        if (!isClosed(pool)) await within(endPool(pool), 5_000, 'pool.end() in cleanup').catch(() => undefined);
+        if (!isClosed(pool)) await bounded(endPool(pool), 5_000, 'pool.end() in cleanup').catch(() => undefined);
       }
     });
 
@@ -616,7 +603,7 @@ for (const impl of IMPLS) {
         assert.equal(threadIds.size, 3);
         const running = await processIds();
         assert.ok([...threadIds].every((id) => running.has(id)), 'the pool connections show in SHOW PROCESSLIST');
-        assert.ok(!(await within(endPool(pool), 5_000, 'end()')), 'end() called back with an error');
+        assert.ok(!(await bounded(endPool(pool), 5_000, 'end()')), 'end() called back with an error');
         await until(
           async () => {
             const ids = await processIds();
@@ -626,7 +613,7 @@ for (const impl of IMPLS) {
           "the pool's connections to leave SHOW PROCESSLIST",
         );
       } finally {
-        if (!isClosed(pool)) await within(endPool(pool), 5_000, 'pool.end() in cleanup').catch(() => undefined);
+        if (!isClosed(pool)) await bounded(endPool(pool), 5_000, 'pool.end() in cleanup').catch(() => undefined);
       }
     });
 
@@ -639,7 +626,7 @@ for (const impl of IMPLS) {
         const refused = await rejection(hold());
         assert.equal(refused.message, 'Queue limit reached.');
         a.release();
-        assert.equal(await within(waiting, 5_000, 'the queued checkout'), a);
+        assert.equal(await bounded(waiting, 5_000, 'the queued checkout'), a);
       });
     });
 
@@ -651,7 +638,7 @@ for (const impl of IMPLS) {
             (err: AnyError) => ({ conn: undefined, err }),
           ),
         );
-        const [first, second, third] = await within(
+        const [first, second, third] = await bounded(
           (async () => {
             const firstDone = await outcomes[0]!;
             const thirdDone = await outcomes[2]!;
@@ -705,11 +692,11 @@ for (const impl of IMPLS) {
         await withPool(impl, { connectionLimit: 2 }, async ({ pool, hold }) => {
           const { a, b, settled, enqueuedInTick } = await burst(pool, hold);
           assert.equal(enqueuedInTick, 2);
-          const [first, second] = await within(Promise.all(settled.slice(0, 2)), 5_000, 'the first two checkouts');
+          const [first, second] = await bounded(Promise.all(settled.slice(0, 2)), 5_000, 'the first two checkouts');
           assert.deepEqual(new Set([first!.conn, second!.conn]), new Set([a, b]));
           first!.conn!.release();
           second!.conn!.release();
-          const [third, fourth] = await within(Promise.all(settled.slice(2)), 5_000, 'the two that waited');
+          const [third, fourth] = await bounded(Promise.all(settled.slice(2)), 5_000, 'the two that waited');
           assert.deepEqual(new Set([third!.conn, fourth!.conn]), new Set([a, b]));
           third!.conn!.release();
           fourth!.conn!.release();
@@ -720,11 +707,11 @@ for (const impl of IMPLS) {
         await withPool(impl, { connectionLimit: 2, queueLimit: 1 }, async ({ pool, hold }) => {
           const { settled, enqueuedInTick } = await burst(pool, hold);
           assert.equal(enqueuedInTick, 1);
-          const fourth = await within(settled[3]!, 5_000, 'the fourth checkout');
+          const fourth = await bounded(settled[3]!, 5_000, 'the fourth checkout');
           assert.equal(fourth.err?.message, 'Queue limit reached.');
-          const [first, second] = await within(Promise.all(settled.slice(0, 2)), 5_000, 'the first two checkouts');
+          const [first, second] = await bounded(Promise.all(settled.slice(0, 2)), 5_000, 'the first two checkouts');
           first!.conn!.release();
-          const third = await within(settled[2]!, 5_000, 'the queued checkout');
+          const third = await bounded(settled[2]!, 5_000, 'the queued checkout');
           assert.equal(third.err, undefined, `third: ${third.err?.message}`);
           second!.conn!.release();
           third.conn!.release();
@@ -735,7 +722,7 @@ for (const impl of IMPLS) {
         await withPool(impl, { connectionLimit: 2, waitForConnections: false }, async ({ pool, hold }) => {
           const { settled, enqueuedInTick } = await burst(pool, hold);
           assert.equal(enqueuedInTick, 0);
-          const outcomes = await within(Promise.all(settled), 5_000, 'four checkouts');
+          const outcomes = await bounded(Promise.all(settled), 5_000, 'four checkouts');
           assert.deepEqual(
             outcomes.map((o) => o.err?.message ?? 'connection'),
             ['connection', 'connection', 'No connections available.', 'No connections available.'],
@@ -775,7 +762,7 @@ for (const impl of IMPLS) {
           const waiting = hold();
           assert.equal(count(events, 'enqueue'), 1, `events: ${events.join(', ')}`);
           a.release();
-          assert.equal(await within(waiting, 5_000, 'the queued checkout'), a);
+          assert.equal(await bounded(waiting, 5_000, 'the queued checkout'), a);
           assert.equal(count(events, 'connection'), 1);
         });
       });
@@ -790,7 +777,7 @@ for (const impl of IMPLS) {
           const waiting = hold();
           assert.equal((await rejection(getConnection(pool))).message, 'Queue limit reached.');
           a.release();
-          assert.equal(await within(waiting, 5_000, 'the queued checkout'), a);
+          assert.equal(await bounded(waiting, 5_000, 'the queued checkout'), a);
         });
       });
     });
@@ -862,12 +849,12 @@ for (const impl of IMPLS) {
         pp.on('connection', (conn) => threadIds.add((conn as unknown as PoolConnection).threadId));
         await pp.query('SELECT 1');
         assert.equal(threadIds.size, 1);
-        await within(pp[Symbol.asyncDispose](), 5_000, 'asyncDispose');
+        await bounded(pp[Symbol.asyncDispose](), 5_000, 'asyncDispose');
         assert.equal(isClosed(pp.pool as unknown as Pool), true);
         assert.equal((await rejection(pp.query('SELECT 1'))).message, 'Pool is closed.');
         assert.equal((await rejection(pp.getConnection())).message, 'Pool is closed.');
         // A second dispose is a no-op.
-        await within(pp[Symbol.asyncDispose](), 5_000, 'second asyncDispose');
+        await bounded(pp[Symbol.asyncDispose](), 5_000, 'second asyncDispose');
         await until(
           async () => {
             const ids = await processIds();
@@ -877,7 +864,7 @@ for (const impl of IMPLS) {
           "the pool's connections to leave SHOW PROCESSLIST",
         );
       } finally {
-        if (!isClosed(pp.pool as unknown as Pool)) await within(pp.end(), 5_000, 'end in cleanup').catch(() => undefined);
+        if (!isClosed(pp.pool as unknown as Pool)) await bounded(pp.end(), 5_000, 'end in cleanup').catch(() => undefined);
       }
     });
 
@@ -943,7 +930,7 @@ for (const impl of IMPLS) {
         const a = await hold();
         const threadId = a.threadId;
         a.destroy();
-        const b = await within(hold(), 5_000, 'a checkout after destroy()');
+        const b = await bounded(hold(), 5_000, 'a checkout after destroy()');
         assert.notEqual(b, a);
         assert.notEqual(b.threadId, threadId);
         assert.equal(count(events, 'connection'), 2);
@@ -959,17 +946,17 @@ for (const impl of IMPLS) {
       const expected = await rejection(mysql2Promise.createConnection(options));
       const pool = impl.create(options);
       try {
-        const viaGet = await within(rejection(getConnection(pool)), 5_000, 'getConnection');
+        const viaGet = await bounded(rejection(getConnection(pool)), 5_000, 'getConnection');
         assert.equal(viaGet.code, expected.code);
         assert.equal(viaGet.errno, expected.errno);
         assert.equal(viaGet.sqlState, expected.sqlState);
         assert.equal(viaGet.message, expected.message);
         assert.equal(viaGet.fatal, expected.fatal);
-        const viaQuery = await within(rejection(query(pool, 'SELECT 1')), 5_000, 'query');
+        const viaQuery = await bounded(rejection(query(pool, 'SELECT 1')), 5_000, 'query');
         assert.equal(viaQuery.code, expected.code);
         assert.equal(viaQuery.errno, expected.errno);
       } finally {
-        await within(endPool(pool), 5_000, 'pool.end()').catch(() => undefined);
+        await bounded(endPool(pool), 5_000, 'pool.end()').catch(() => undefined);
       }
     });
   });
@@ -991,7 +978,7 @@ describe("mysql2's pool tests on its private queues, as stats()", () => {
   const released = async (pool: Pool, conn: PoolConnection) => {
     const back = once(pool, 'release');
     conn.release();
-    await within(back, 5_000, "the 'release' event");
+    await bounded(back, 5_000, "the 'release' event");
   };
 
   test('a destroyed connection leaves the count at once, held or idle (test-pool-destroy-removes-connection)', T, async () => {
@@ -1015,7 +1002,7 @@ describe("mysql2's pool tests on its private queues, as stats()", () => {
       const back = once(pool, 'release');
       conn.release();
       conn.release();
-      await within(back, 5_000, "the 'release' event");
+      await bounded(back, 5_000, "the 'release' event");
       assert.deepEqual(counts(pool), { total: 1, idle: 1, inUse: 0, waiting: 0 });
       const [a, b] = [await getConnection(pool), await getConnection(pool)];
       assert.notEqual(a, b);
@@ -1041,7 +1028,7 @@ describe("mysql2's pool tests on its private queues, as stats()", () => {
       const third = hold();
       assert.deepEqual(counts(pool), { total: 2, idle: 0, inUse: 2, waiting: 1 });
       a.release();
-      assert.equal(await within(third, 5_000, 'the waiting checkout'), a);
+      assert.equal(await bounded(third, 5_000, 'the waiting checkout'), a);
       assert.deepEqual(counts(pool), { total: 2, idle: 0, inUse: 2, waiting: 0 });
     });
   });
@@ -1053,7 +1040,7 @@ describe("mysql2's pool tests on its private queues, as stats()", () => {
       const queued = [rejection(getConnection(pool)), rejection(getConnection(pool))];
       assert.equal(counts(pool).waiting, 2);
       const ended = endPool(pool);
-      for (const err of await within(Promise.all(queued), 5_000, 'the queued checkouts')) {
+      for (const err of await bounded(Promise.all(queued), 5_000, 'the queued checkouts')) {
         assert.equal(err.message, 'Pool is closed.');
       }
       assert.equal(counts(pool).waiting, 0);
@@ -1105,9 +1092,9 @@ describe('deliberate differences', () => {
       const a = await hold();
       const waiting = hold();
       // The one fixed wait in this suite: proving a negative (still pending after 300 ms).
-      assert.equal(await stillPendingAfter(waiting, 300), 'pending');
+      assert.equal(await pendingAfter(waiting, 300), 'pending');
       a.release();
-      assert.equal(await within(waiting, 5_000, 'the waiting checkout'), a);
+      assert.equal(await bounded(waiting, 5_000, 'the waiting checkout'), a);
     });
   });
 
@@ -1116,17 +1103,17 @@ describe('deliberate differences', () => {
     await withPool(resilientImpl, options, async ({ pool, hold }) => {
       const a = await hold();
       const started = Date.now();
-      const err = await within(rejection(getConnection(pool)), 5_000, 'the timed-out checkout');
+      const err = await bounded(rejection(getConnection(pool)), 5_000, 'the timed-out checkout');
       const elapsed = Date.now() - started;
       assert.equal(err.code, 'POOL_ACQUIRE_TIMEOUT');
       assert.match(err.message, /Timed out after 200 ms/);
       assert.ok(!err.fatal);
       assert.ok(elapsed >= 180 && elapsed < 2_000, `timed out after ${elapsed} ms`);
-      const viaQuery = await within(rejection(query(pool, 'SELECT 1')), 5_000, 'the timed-out query');
+      const viaQuery = await bounded(rejection(query(pool, 'SELECT 1')), 5_000, 'the timed-out query');
       assert.equal(viaQuery.code, 'POOL_ACQUIRE_TIMEOUT');
       a.release();
       // The timed-out callers left nothing behind: the connection is free again.
-      const b = await within(hold(), 5_000, 'a checkout after the timeouts');
+      const b = await bounded(hold(), 5_000, 'a checkout after the timeouts');
       assert.equal(b, a);
       b.release();
     });
@@ -1165,7 +1152,7 @@ describe('deliberate differences', () => {
       await promisify((cb) => a.beginTransaction(cb));
       await query(a, `INSERT INTO ${TABLE} (name) VALUES (?)`, [name]);
       a.release();
-      const b = await within(hold(), 5_000, 'a checkout after the release');
+      const b = await bounded(hold(), 5_000, 'a checkout after the release');
       assert.notEqual(b, a);
       assert.notEqual(b.threadId, threadId);
       assert.deepEqual(events, [[String(threadId), 'in-transaction']]);

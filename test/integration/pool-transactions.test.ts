@@ -6,36 +6,34 @@
  * The last part uses the server as the judge of the text tracker of held connections (transactions.ts).
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
+import { bounded, until } from '../support/wait.js';
 import mysql from 'mysql2';
 import type { PoolConnection, ResultSetHeader } from 'mysql2';
 import { createResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool } from '../../src/promise.js';
 import type { ResilientPool } from '../../src/pool.js';
 import { noteStatement } from '../../src/transactions.js';
-import { bounded, until } from '../support/orm.js';
-import { startServer, type TestServer } from '../support/server.js';
 
 const T = { timeout: 20_000 };
 const CODE = 'POOL_TRANSACTION_LEFT_OPEN';
 
-let server: TestServer;
-
-before(async () => {
-  server = await startServer();
-  await server.admin('CREATE TABLE tx_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT) ENGINE=InnoDB');
-  await server.admin('CREATE PROCEDURE begins() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); END');
-  await server.admin('CREATE PROCEDURE begins_rows() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); SELECT 1 AS a; END');
-  await server.admin('CREATE PROCEDURE begins_fails() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); INSERT INTO no_such_table VALUES (1); END');
-  await server.admin('CREATE PROCEDURE commits() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); COMMIT; SELECT 1 AS a; END');
-  await server.admin("CREATE PROCEDURE signals() BEGIN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'invalid'; END");
-  await server.admin(
-    "CREATE PROCEDURE rolls_back() BEGIN DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'invalid'; END",
-  );
+const server = usePrivateServer({
+  setup: async () => {
+    await server.admin('CREATE TABLE tx_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT) ENGINE=InnoDB');
+    await server.admin('CREATE PROCEDURE begins() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); END');
+    await server.admin('CREATE PROCEDURE begins_rows() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); SELECT 1 AS a; END');
+    await server.admin('CREATE PROCEDURE begins_fails() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); INSERT INTO no_such_table VALUES (1); END');
+    await server.admin('CREATE PROCEDURE commits() BEGIN START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); COMMIT; SELECT 1 AS a; END');
+    await server.admin("CREATE PROCEDURE signals() BEGIN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'invalid'; END");
+    await server.admin(
+      "CREATE PROCEDURE rolls_back() BEGIN DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; START TRANSACTION; INSERT INTO tx_t (v) VALUES (1); SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'invalid'; END",
+    );
+  },
 });
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });

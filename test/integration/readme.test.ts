@@ -26,8 +26,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
+import { bounded, until } from '../support/wait.js';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { FaultProxy } from '../support/proxy.js';
@@ -43,7 +45,6 @@ import {
   type Block,
   type ChildRun,
 } from '../support/readme.js';
-import { startServer, type TestServer } from '../support/server.js';
 
 const root = join(__dirname, '..', '..');
 const README = readFileSync(join(root, 'README.md'), 'utf8');
@@ -67,14 +68,11 @@ const T = { timeout: CHILD_MS + 30_000 };
 const T3 = { timeout: 3 * CHILD_MS + 30_000 };
 const MYSQL2_WARNING = 'Ignoring invalid configuration option';
 
-let server: TestServer;
 let work: string;
 let preload: string;
 let programs = 0;
-
-before(
-  async () => {
-    server = await startServer();
+const server = usePrivateServer({
+  setup: async () => {
     mkdirSync(join(root, '.tmp'), { recursive: true });
     work = mkdtempSync(join(root, '.tmp', 'readme-'));
     preload = join(work, 'redirect-default-port.mjs');
@@ -84,11 +82,9 @@ before(
     writeFileSync(join(otel, 'package.json'), JSON.stringify({ name: '@opentelemetry/api', version: '0.0.0-readme-stub', main: 'index.js' }));
     writeFileSync(join(otel, 'index.js'), OTEL_API_STUB);
   },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+});
 
 after(async () => {
-  await server?.close();
   if (work) rmSync(work, { recursive: true, force: true });
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
@@ -718,14 +714,6 @@ const pool = __createPromisePool(__poolOptions);
 const { orderId, amount } = JSON.parse(process.env.README_ORDER);
 `;
 
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 async function checkOutcomeUnknownExample(block: Block): Promise<void> {
   const program: Program = { kind: 'esm', pre: OUTCOME_PRE, wrap: true, post: OUTCOME_POST };
   const payments = (db: string, orderId: number) =>
@@ -842,14 +830,6 @@ async function reproduceErrors(): Promise<Array<{ message: string; code: string 
     await new Promise((resolve) => listener.close(resolve));
   }
   return seen;
-}
-
-function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** What `npm ci` requires: a lockfile whose root entry has package.json's dependencies, exactly. */

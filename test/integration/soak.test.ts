@@ -19,21 +19,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import type mysql from 'mysql2';
-import {
-  AdminSession,
-  IMPLS,
-  attempt,
-  createAppUser,
-  endPool,
-  resilient,
-  startChaosServer,
-  until,
-  type QueryError,
-} from '../support/chaos-server.js';
-import type { TestServer } from '../support/server.js';
+import { AdminSession, IMPLS, attempt, createAppUser, resilient, type QueryError } from '../support/chaos-server.js';
+import { endPools } from '../support/pools.js';
+import { delay, until } from '../support/wait.js';
 
 const DURATION_MS = 5_000;
 /** Under load the killer may not have hit enough by DURATION_MS; the workers go on until it has, at most this long. */
@@ -72,17 +64,16 @@ function brief(err: QueryError): string {
   return JSON.stringify({ code, errno, attempts, retryable, outcomeUnknown, message: err.message });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-let server: TestServer;
 let admin: AdminSession;
 let logDir: string;
 
-before(
-  async () => {
+const server = usePrivateServer({
+  args: () => {
     // The general log goes to a file: as a table (CSV, table-locked) it slows every statement of the soak.
     logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmp-soak-log-'));
-    server = await startChaosServer(['--general-log=1', '--log-output=FILE', `--general-log-file=${path.join(logDir, 'general.log')}`]);
+    return ['--general-log=1', '--log-output=FILE', `--general-log-file=${path.join(logDir, 'general.log')}`];
+  },
+  setup: async () => {
     await createAppUser(server, USER, PASSWORD);
     admin = await AdminSession.open(server);
     await admin.query('DROP TABLE IF EXISTS t');
@@ -93,12 +84,10 @@ before(
     // non-transactional one would be table-locked for the whole statement and serialise every INSERT.)
     await admin.query('CREATE TRIGGER t_slow BEFORE INSERT ON t FOR EACH ROW DO SLEEP(0.005)');
   },
-  { timeout: 90_000 },
-);
+  cleanup: () => admin?.close(),
+});
 
 after(async () => {
-  admin?.close();
-  await server?.close();
   if (logDir) fs.rmSync(logDir, { recursive: true, force: true });
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
@@ -155,14 +144,14 @@ test('soak: reads and unique inserts while connections are killed', { timeout: 6
       // Inside the trigger the processlist shows the trigger's statement, not the INSERT.
       const rows = await admin.processlist("USER = ? AND (INFO LIKE 'INSERT%' OR INFO LIKE 'DO SLEEP%')", [USER]);
       if (rows.length > 0) return rows.map((r) => r.id);
-      await sleep(10);
+      await delay(10);
     }
     return [];
   };
 
   const killer = (async () => {
     while (!stop) {
-      await sleep(100 + Math.floor(Math.random() * 200));
+      await delay(100 + Math.floor(Math.random() * 200));
       if (stop) break;
       const mid = round++ % 2 === 1;
       const ids = mid ? await insertsInFlight() : await admin.threadsOf(USER);
@@ -199,7 +188,7 @@ test('soak: reads and unique inserts while connections are killed', { timeout: 6
     stop = true;
     await killer;
     stats = resilient(pool).stats();
-    await endPool(pool);
+    await endPools([pool]);
   }
 
   const outcomeUnknown = writeErrors.filter((e) => e.err.outcomeUnknown === true);

@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
+import { until } from '../support/wait.js';
 import mysql from 'mysql2';
 import { FakeMysql8 } from '../support/fake-mysql8.js';
 import { FaultProxy, resetSocket } from '../support/proxy.js';
-import { requireControl, serverAvailable, startServer, type TestServer } from '../support/server.js';
+import { requireControl, serverAvailable, startServer } from '../support/server.js';
 
 type Conn = mysql.Connection;
 type QueryError = Error & { code?: string | number; errno?: number; fatal?: boolean; sqlState?: string };
@@ -62,15 +64,6 @@ async function nextError(conn: Conn, ms = 5_000): Promise<QueryError> {
   return err as QueryError;
 }
 
-/** Polls `check` every 10 ms until it is true, failing after `ms`. */
-async function until(check: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 async function selectOne(conn: Conn): Promise<number> {
   const rows = await query<Array<{ v: number }>>(conn, 'SELECT 1 AS v');
   return rows[0]!.v;
@@ -78,17 +71,9 @@ async function selectOne(conn: Conn): Promise<number> {
 
 const T = { timeout: 20_000 };
 
-let server: TestServer;
-
-before(
-  async () => {
-    server = await startServer();
-  },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+const server = usePrivateServer();
 
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });

@@ -12,13 +12,14 @@
  * shows exactly this file's connections.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { usePrivateServer } from '../support/private-server.js';
 import { DataSource, EntitySchema, MoreThan } from 'typeorm';
 import { ResilientPool } from '../../src/index.js';
 import * as resilientMysql2 from '../../src/mysql2.js';
-import { bounded, killer, until, type TrackedConnection } from '../support/orm.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { killer, type TrackedConnection } from '../support/orm.js';
+import { bounded, until } from '../support/wait.js';
 
 const USER = 'rmp_typeorm';
 const T = { timeout: 30_000 };
@@ -39,19 +40,9 @@ const PersonEntity = new EntitySchema<Person>({
   },
 });
 
-let server: TestServer;
-
-before(
-  async () => {
-    server = await startServer();
-    await server.admin(`CREATE USER IF NOT EXISTS '${USER}'@'127.0.0.1'`);
-    await server.admin(`GRANT ALL ON test.* TO '${USER}'@'127.0.0.1'`);
-  },
-  { timeout: 90_000 }, // a first run on a machine initialises the template datadir
-);
+const server = usePrivateServer({ users: [USER] });
 
 after(async () => {
-  await server?.close();
   // Last, with everything closed: no socket or timer is left (test/support/handles.ts).
   await assertNoHandlesLeft();
 });

@@ -3,13 +3,11 @@
  * over the callback API (so the error a test inspects is exactly the one the callback got), a persistent admin
  * session for processlist polling and KILL, and a bounded poll.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import mysql from 'mysql2';
 import { createResilientPool, type ResilientPool } from '../../src/index.js';
 import type { ResilientPoolOptions } from '../../src/options.js';
-import { startServer, type TestServer } from './server.js';
+import type { TestServer } from './server.js';
+import { until } from './wait.js';
 
 export type QueryError = Error & {
   code?: string | number;
@@ -71,37 +69,6 @@ export function getConnection(pool: mysql.Pool): Promise<mysql.PoolConnection> {
   });
 }
 
-/**
- * Ends a pool, bounded: a pool whose end() never calls back fails the test instead of hanging it.
- * Idempotent per pool (mysql2's end() throws "Pool is closed" style errors on a second call, so it is not repeated).
- */
-const ended = new WeakMap<mysql.Pool, Promise<void>>();
-export function endPool(pool: mysql.Pool, ms = 15_000): Promise<void> {
-  let p = ended.get(pool);
-  if (!p) {
-    p = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`pool.end() did not complete within ${ms} ms`)), ms);
-      pool.end((err) => {
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve();
-      });
-    });
-    ended.set(pool, p);
-  }
-  return p;
-}
-
-/** Polls `check` every 10 ms until it holds, failing after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Opens one plain (non-pooled) connection; errors after connect are swallowed (these are kill targets). */
 export function connectRaw(options: mysql.ConnectionOptions): Promise<mysql.Connection> {
   return new Promise((resolve, reject) => {
@@ -114,31 +81,6 @@ export function connectRaw(options: mysql.ConnectionOptions): Promise<mysql.Conn
       } else resolve(conn);
     });
   });
-}
-
-/**
- * startServer() with the server's own --tmpdir. information_schema queries (the processlist polls) spill to on-disk
- * temporary tables in tmpdir, and /tmp is shared with whatever else runs on the machine: a temp file removed under
- * the server fails the poll with "Error on delete of '/tmp/#sql-temptable-...'". close() also removes the tmpdir.
- */
-export async function startChaosServer(args: string[] = []): Promise<TestServer> {
-  const tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmp-chaos-tmp-'));
-  let server: TestServer;
-  try {
-    server = await startServer({ args: [`--tmpdir=${tmpdir}`, ...args] });
-  } catch (err) {
-    fs.rmSync(tmpdir, { recursive: true, force: true });
-    throw err;
-  }
-  const close = server.close.bind(server);
-  server.close = async () => {
-    try {
-      await close();
-    } finally {
-      fs.rmSync(tmpdir, { recursive: true, force: true });
-    }
-  };
-  return server;
 }
 
 /** Creates (or re-creates) a non-SUPER user with every privilege on the test database only. */

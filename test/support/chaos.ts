@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { TestServer } from './server.js';
+import { bounded, settleWithin, until } from './wait.js';
+
+// doctor.test.ts imports it from here.
+export { endPool } from './pools.js';
 
 /** What the application can see on an error: mysql2's fields plus the ones this library adds. */
 export type AppError = Error & {
@@ -37,34 +41,6 @@ export interface RawConnection {
   stream: net.Socket;
   on(event: string, fn: (...args: any[]) => void): unknown;
   destroy(): void;
-}
-
-/** Rejects with a message naming `what` if `promise` has not settled within `ms`. */
-export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Resolves with the value, or with `fallback` once `ms` have passed (for asserting that something hangs). */
-export function settleWithin<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<F>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Polls `check` every `every` ms until it is true; fails naming `what` after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string, every = 50): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, every));
-  }
 }
 
 /** Runs one pool-level query; never rejects for a query error, only when it does not complete within `within`. */
@@ -163,11 +139,6 @@ export async function assertNoneLeft(server: TestServer, user: string, ms = 5_00
   } catch {
     assert.fail(`${left.length} connection(s) of ${user} still on the server ${ms} ms after pool.end(): threads ${left.join(', ')}`);
   }
-}
-
-/** Ends a pool and waits for its callback, bounded. */
-export function endPool(pool: { end(cb: (err?: unknown) => void): void }, ms: number): Promise<unknown> {
-  return bounded(new Promise((resolve) => pool.end((err) => resolve(err ?? null))), ms, 'pool.end()');
 }
 
 /**

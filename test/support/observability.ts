@@ -5,9 +5,9 @@
 import type { EventEmitter } from 'node:events';
 import type { PoolConnection } from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
-import { until } from './chaos.js';
 import type { RawConnection } from './chaos.js';
 import type { TestServer } from './server.js';
+import { until } from './wait.js';
 
 /** The account of the debug test: it has a password, and that password must never reach a log line. */
 export const OBS_USER = 'obs';
@@ -102,10 +102,6 @@ export function nextEvents(emitter: EventEmitter, name: string, count: number, m
 /** After the current macrotask: releases settle on the next tick, so counts read after this are stable. */
 export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

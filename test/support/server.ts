@@ -14,6 +14,10 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
+import { delay, settleWithin } from './wait.js';
+
+// galera-testbed.test.ts imports it from here.
+export { delay };
 
 export interface TestServer {
   readonly host: string;
@@ -356,19 +360,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves with the promise's value, or with `onTimeout` once `ms` have passed. */
-export function within<T>(promise: Promise<T>, ms: number, onTimeout: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export type Options = { host: string; port: number; user: string; password: string; database: string };
 
 /**
@@ -389,7 +380,7 @@ export async function runAdmin<T>(
     return rows as T;
   } finally {
     // end() waits for the server; after a failure the server may be gone, so just drop the socket.
-    if (!ok || !(await within(conn.end().then(() => true, () => false), 5_000, false))) conn.destroy();
+    if (!ok || !(await settleWithin(conn.end().then(() => true, () => false), 5_000, false))) conn.destroy();
   }
 }
 
@@ -599,7 +590,7 @@ export class PrivateServer implements TestServer {
     if (!this.running) return;
     // The whole group: helpers the server forked (SST scripts) go too. Delivered even to a SIGSTOPped process.
     killGroup(this.child!.pid, 'SIGKILL');
-    if ((await within(this.exited.then(() => true), KILL_TIMEOUT_MS, false)) === false) {
+    if ((await settleWithin(this.exited.then(() => true), KILL_TIMEOUT_MS, false)) === false) {
       throw new Error(`server pid ${this.child!.pid} did not exit within ${KILL_TIMEOUT_MS} ms of SIGKILL`);
     }
     this.paused = false;
@@ -641,7 +632,7 @@ export class PrivateServer implements TestServer {
     // A stopped process keeps SIGTERM pending until it is continued.
     if (this.paused) this.resume();
     this.child!.kill('SIGTERM');
-    if (await within(this.exited.then(() => true), STOP_TIMEOUT_MS, false)) return;
+    if (await settleWithin(this.exited.then(() => true), STOP_TIMEOUT_MS, false)) return;
     await this.kill();
   }
 

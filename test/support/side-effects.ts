@@ -17,9 +17,9 @@ import path from 'node:path';
 import mysql from 'mysql2';
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { AdminSession, IMPLS, createAppUser, startChaosServer, type Impl, type QueryError } from './chaos-server.js';
+import { AdminSession, IMPLS, createAppUser, type Impl, type QueryError } from './chaos-server.js';
 import { FaultProxy, type ReplyDrop } from './proxy.js';
-import type { TestServer } from './server.js';
+import { startServer, type TestServer } from './server.js';
 
 export const APP_USER = 'nt';
 export const APP_PASSWORD = 'nt-pw';
@@ -45,7 +45,7 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
   let server: TestServer | undefined;
   let admin: AdminSession | undefined;
   try {
-    server = await startChaosServer([`--secure-file-priv=${outfileDir}`, '--general-log=1', '--log-output=TABLE']);
+    server = await startServer({ args: [`--secure-file-priv=${outfileDir}`, '--general-log=1', '--log-output=TABLE'] });
     await createAppUser(server, APP_USER, APP_PASSWORD);
     await server.admin(`GRANT FILE ON *.* TO '${APP_USER}'@'%'`);
     admin = await AdminSession.open(server);
