@@ -43,6 +43,8 @@ export class PoolEntry {
   readonly createdAt: number;
   /** When it must be closed (lifetime with jitter); Infinity for none. Set once the server's limits are known. */
   expiresAt: number;
+  /** When the current checkout handed it out (undefined when not checked out by a caller); for use-time metrics. */
+  checkedOutAt: number | undefined;
   /** When it was last released (or created); drives the ping skip window and idle eviction. */
   lastUsedAt: number;
   /** A held connection started a transaction (or turned autocommit off) and did not end it. */

@@ -38,5 +38,7 @@ export { classify as classifyError } from './error-table.js';
 export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
 export { isReadOnlyStatement } from './statement.js';
 export type { PoolStats } from './stats.js';
+export { instrumentPool } from './metrics.js';
+export type { InstrumentPoolOptions, PoolInstrumentation, MeterProviderLike, MeterLike, MetricAttributes, MetricInstrumentOptions } from './metrics.js';
 export type { CloseReason } from './entry.js';
 export type { RetryKind } from './retry.js';

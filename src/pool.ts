@@ -358,7 +358,9 @@ export class ResilientPool extends PoolClass {
     entry.state = 'busy';
     this.held++;
     markCheckedOut(entry.conn);
-    this.stats_.acquired(this.clock.now() - waiter.startedAt);
+    const now = this.clock.now();
+    entry.checkedOutAt = now;
+    this.stats_.acquired(now - waiter.startedAt);
     this.emit('acquire', entry.conn);
     answer(waiter, null, entry);
   }
@@ -430,11 +432,16 @@ export class ResilientPool extends PoolClass {
     for (let i = this.waiterHead; i < this.waiters.length; i++) {
       const w = this.waiters[i]!;
       if (w.done) continue;
-      if (w.deadline <= now) this.fail(w, this.acquireTimeoutError());
+      if (w.deadline <= now) this.timedOut(w);
       else if (w.deadline < next) next = w.deadline;
     }
     if (next < Infinity) this.armTimer(next, now);
   };
+
+  private timedOut(waiter: Waiter): void {
+    this.stats_.acquireTimedOut();
+    this.fail(waiter, this.acquireTimeoutError());
+  }
 
   private acquireTimeoutError(): PoolError {
     const s = this.snapshot();
@@ -458,6 +465,7 @@ export class ResilientPool extends PoolClass {
     entry.lastUsedAt = this.clock.now();
     entry.state = 'releasing';
     this.held--;
+    this.stats_.returned(entry, this.clock);
     this.releasing++;
     // Settle on the next tick: a release from inside a command's callback runs
     // while mysql2 still has that command on the wire, and a waiter must not run
@@ -527,6 +535,7 @@ export class ResilientPool extends PoolClass {
     this.stopLeakWatch(entry);
     entry.closeReason ??= reason;
     if (entry.state === 'busy') this.held--;
+    this.stats_.returned(entry, this.clock);
     entry.state = 'closed';
     this.closeEntry(entry, reason);
     if (this.gp.isBorrowedResource(entry)) void this.gp.destroy(entry);
@@ -639,7 +648,7 @@ export class ResilientPool extends PoolClass {
           entry.state = 'idle';
           entry.lastUsedAt = this.clock.now();
           entry.expiresAt = entry.createdAt + jitter(this.limits.maxLifetime);
-          this.stats_.created();
+          this.stats_.created(this.clock.now() - entry.createdAt);
           log.connection('%s opened (%s, lifetime %d ms)', entry, this.server?.version, entry.expiresAt - entry.createdAt);
           this.emit('connection', conn);
           resolve(entry);
@@ -771,6 +780,7 @@ export class ResilientPool extends PoolClass {
     if (!this.entries.delete(entry)) return;
     this.stopLeakWatch(entry);
     if (entry.state === 'busy') this.held--;
+    this.stats_.returned(entry, this.clock);
     entry.state = 'closed';
     entry.closeReason ??= reason;
     const conn = entry.conn;

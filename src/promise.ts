@@ -94,3 +94,5 @@ export type {
 } from './events.js';
 export type { CloseReason } from './entry.js';
 export type { RetryKind } from './retry.js';
+export { instrumentPool } from './metrics.js';
+export type { InstrumentPoolOptions, PoolInstrumentation, MeterProviderLike } from './metrics.js';

@@ -19,7 +19,10 @@ export interface PoolStats {
   /** Errors passed on to callers by pool-level query/execute after any retries. */
   errorsSurfaced: number;
   acquires: number;
+  /** Checkouts that failed, whatever the reason (timeouts included). */
   acquireFailures: number;
+  /** Checkouts that failed because `acquireTimeout` ran out (ACQUIRE_TIMEOUT); also counted in acquireFailures. */
+  acquireTimeouts: number;
   /** Checkouts held longer than leakDetectionThreshold (each reported once). */
   leaks: number;
   /** Time from asking for a connection to getting one, in ms. `histogram` counts per bucket (not cumulative): bucket i holds waits in (le[i-1], le[i]]. */
@@ -29,8 +32,23 @@ export interface PoolStats {
 /** Upper bounds (ms) of the acquire-wait histogram buckets; the last is +Infinity. */
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, Infinity];
 
+/**
+ * Per-event durations in ms, for metrics exporters (metrics.ts). Installed only
+ * while a pool is instrumented; without one the pool pays one property read.
+ */
+export interface StatsObserver {
+  /** A connection opened: connect + handshake + (first connection) server probe. */
+  created(ms: number): void;
+  /** A caller got a connection after waiting this long. */
+  acquired(ms: number): void;
+  /** A checkout ended (release, destroy, or the connection died) after this long. */
+  returned(ms: number): void;
+}
+
 /** Counters behind stats(). Each update is an increment; nothing allocates on the hot path. */
 export class Stats {
+  /** @internal Set by instrumentPool(); see StatsObserver. */
+  observer: StatsObserver | undefined;
   private created_ = 0;
   private destroyed_: Partial<Record<CloseReason, number>> = {};
   private connectFailures = 0;
@@ -40,13 +58,26 @@ export class Stats {
   private surfaced_ = 0;
   private acquires = 0;
   private acquireFailures = 0;
+  private acquireTimeouts = 0;
   private leaks = 0;
   private readonly waits = new Array<number>(BUCKETS.length).fill(0);
   private maxWait = 0;
   private sumWait = 0;
 
-  created(): void {
+  /** `ms`: how long opening it took. */
+  created(ms: number): void {
     this.created_++;
+    this.observer?.created(ms);
+  }
+  /**
+   * A checkout ended (released, destroyed, or died). Idempotent per checkout: it clears `checkedOutAt`, which is
+   * unset for the pool's own loans (not handed out by acquire), so those are not measured.
+   */
+  returned(entry: { checkedOutAt: number | undefined }, clock: { now(): number }): void {
+    const at = entry.checkedOutAt;
+    if (at === undefined) return;
+    entry.checkedOutAt = undefined;
+    this.observer?.returned(clock.now() - at);
   }
   destroyed(reason: CloseReason): void {
     this.destroyed_[reason] = (this.destroyed_[reason] ?? 0) + 1;
@@ -72,6 +103,9 @@ export class Stats {
   acquireFailed(): void {
     this.acquireFailures++;
   }
+  acquireTimedOut(): void {
+    this.acquireTimeouts++;
+  }
   acquired(waitMs: number): void {
     this.acquires++;
     let i = 0;
@@ -79,6 +113,7 @@ export class Stats {
     this.waits[i]!++;
     if (waitMs > this.maxWait) this.maxWait = waitMs;
     this.sumWait += waitMs;
+    this.observer?.acquired(waitMs);
   }
 
   read(now: { total: number; idle: number; busy: number; waiting: number }): PoolStats {
@@ -96,6 +131,7 @@ export class Stats {
       errorsSurfaced: this.surfaced_,
       acquires: this.acquires,
       acquireFailures: this.acquireFailures,
+      acquireTimeouts: this.acquireTimeouts,
       leaks: this.leaks,
       acquireWait: {
         p50: this.quantile(0.5),

@@ -31,6 +31,7 @@ describe('Stats counters', () => {
       errorsSurfaced: 0,
       acquires: 0,
       acquireFailures: 0,
+      acquireTimeouts: 0,
       leaks: 0,
       acquireWait: { p50: 0, p99: 0, max: 0, sum: 0, histogram: BUCKETS.map((le) => ({ le, count: 0 })) },
     });
@@ -43,7 +44,7 @@ describe('Stats counters', () => {
 
   test('each event counts once, per reason and per kind', () => {
     const s = new Stats();
-    for (let i = 0; i < 3; i++) s.created();
+    for (let i = 0; i < 3; i++) s.created(1);
     s.destroyed('idle');
     s.destroyed('idle');
     s.destroyed('broken');
