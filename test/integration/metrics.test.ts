@@ -25,7 +25,8 @@ import {
 import { createResilientPool, instrumentPool, type MeterProviderLike, type ResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool, instrumentPool as instrumentPromisePool } from '../../src/promise.js';
 import { DURATION_BUCKETS } from '../../src/metrics.js';
-import { bounded, endPool, run, type AppError } from '../support/chaos.js';
+import { endPool, run, type AppError } from '../support/chaos.js';
+import { bounded } from '../support/wait.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import { startServer, type TestServer } from '../support/server.js';
 
