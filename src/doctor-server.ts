@@ -5,6 +5,7 @@
  */
 import { createConnection, type Connection, type ConnectionOptions } from 'mysql2';
 import type { Flavor } from './error-table.js';
+import { destroySocket, serverVersion } from './mysql2-internals.js';
 import type { DoctorReport } from './doctor-report.js';
 
 /** A failure to connect or to read the server; `code` is mysql2's (ECONNREFUSED, ER_ACCESS_DENIED_ERROR, ...). */
@@ -79,7 +80,7 @@ function close(conn: Connection): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       conn.destroy();
-      (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+      destroySocket(conn);
       resolve();
     }, CLOSE_TIMEOUT_MS);
     conn.end(() => {
@@ -92,7 +93,7 @@ function close(conn: Connection): Promise<void> {
 function dropNow(conn: Connection): void {
   try {
     conn.destroy();
-    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    destroySocket(conn);
   } catch {}
 }
 
@@ -151,11 +152,11 @@ export async function readServer(options: ConnectionOptions, masked: string, pas
         conn,
         "SHOW VARIABLES WHERE Variable_name IN ('super_read_only', 'innodb_lock_wait_timeout', 'init_connect')",
       ).then(nameValues, () => new Map<string, string>());
-      const handshake = (conn as unknown as { _handshakePacket?: { serverVersion?: string } })._handshakePacket;
+      const handshakeVersion = serverVersion(conn);
       await close(conn);
       return {
         versionString: String(main!.version ?? ''),
-        handshakeMariaDB: /mariadb/i.test(handshake?.serverVersion ?? ''),
+        handshakeMariaDB: /mariadb/i.test(handshakeVersion),
         sessionWait: num(main!.sw),
         globalWait: num(main!.gw),
         sessionInteractive: num(main!.si),

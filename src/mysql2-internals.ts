@@ -8,8 +8,10 @@
  * `peerDependencies` of package.json.
  */
 import * as mysql2 from 'mysql2';
+import * as mysql2Promise from 'mysql2/promise';
 import { Connection, PoolConnection } from 'mysql2';
 import type { ConnectionConfig, Pool } from 'mysql2';
+import type { Pool as PromisePool } from 'mysql2/promise';
 import type { Socket } from 'node:net';
 
 /** The private fields we read, typed. */
@@ -32,7 +34,7 @@ interface ConnectionInternals {
   stream: Socket;
 }
 
-function internals(conn: PoolConnection): ConnectionInternals {
+function internals(conn: Connection | PoolConnection): ConnectionInternals {
   return conn as unknown as ConnectionInternals;
 }
 
@@ -101,7 +103,8 @@ export function isMariaDB(conn: PoolConnection): boolean {
   return c._isMariaDB === true || /mariadb/i.test(c._handshakePacket?.serverVersion ?? '');
 }
 
-export function serverVersion(conn: PoolConnection): string {
+/** The version string of the server's handshake ('' before it); a plain Connection's too (doctor). */
+export function serverVersion(conn: Connection | PoolConnection): string {
   return internals(conn)._handshakePacket?.serverVersion ?? '';
 }
 
@@ -109,7 +112,7 @@ export function serverVersion(conn: PoolConnection): string {
  * Destroys the socket. mysql2's `destroy()` only half-closes (`stream.end()`):
  * a silent or blackholed peer would keep the socket open for good.
  */
-export function destroySocket(conn: PoolConnection): void {
+export function destroySocket(conn: Connection | PoolConnection): void {
   const s = internals(conn).stream;
   if (s && !s.destroyed) s.destroy();
 }
@@ -153,6 +156,47 @@ export function onLastResult(cmd: object, fn: (rows: unknown[], fields: unknown[
   };
 }
 
+/**
+ * A mysql2 Query/Execute command, as far as the pool touches it: the fields `Query`'s constructor sets from its
+ * options (`sql` is the final text once formatted; `onResult` the callback, undefined for an event query).
+ */
+export interface QueryCommand {
+  onResult?: (err: Error | null, rows?: unknown, fields?: unknown) => void;
+  namedPlaceholders?: boolean;
+  timeout?: number;
+  sql?: string;
+  once(event: string, fn: (...args: any[]) => void): unknown;
+  prependListener(event: string, fn: (...args: any[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+}
+
+/**
+ * mysql2's static `Connection.createQuery(sql, values, cb, config)`: the Query command `pool.query` builds and
+ * returns before it has a connection (what `Connection.prototype.query` builds from the same arguments).
+ */
+export const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) => QueryCommand }).createQuery;
+
+/** mysql2's `ConnectionConfig.parseUrl`: a connection URI as options (query parameters included). */
+export const parseUrl = (mysql2 as unknown as { ConnectionConfig: { parseUrl(url: string): Record<string, unknown> } }).ConnectionConfig
+  .parseUrl;
+
+/**
+ * mysql2's own option names (connection and pool): a copy of the private `validOptions` of
+ * lib/connection_config.js, so they are never mistaken for typos of this library's options.
+ */
+export const MYSQL2_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'authPlugins', 'authSwitchHandler', 'bigNumberStrings', 'charset', 'charsetNumber', 'compress',
+  'connectAttributes', 'connectTimeout', 'database', 'dateStrings', 'debug', 'decimalNumbers',
+  'enableKeepAlive', 'flags', 'host', 'insecureAuth', 'infileStreamFactory', 'isServer',
+  'keepAliveInitialDelay', 'localAddress', 'maxPreparedStatements', 'multipleStatements',
+  'namedPlaceholders', 'nestTables', 'password', 'password1', 'password2', 'password3',
+  'passwordSha1', 'pool', 'port', 'queryFormat', 'rowsAsArray', 'socketPath', 'ssl', 'stream',
+  'stringifyObjects', 'supportBigNumbers', 'timezone', 'trace', 'typeCast', 'uri', 'user',
+  'disableEval', 'enableCleartextPlugin', 'connectionLimit', 'maxIdle', 'idleTimeout', 'Promise',
+  'queueLimit', 'resetOnRelease', 'waitForConnections', 'jsonStrings', 'gracefulEnd',
+]);
+
 /** The plain Connection methods, for calls the pool makes itself (bypassing per-instance hooks). */
 export const connectionQuery = Connection.prototype.query as (this: PoolConnection, ...args: unknown[]) => unknown;
 export const connectionExecute = Connection.prototype.execute as (this: PoolConnection, ...args: unknown[]) => unknown;
@@ -161,6 +205,33 @@ export const connectionExecute = Connection.prototype.execute as (this: PoolConn
 export const ConnectionConfigClass = (mysql2 as unknown as { ConnectionConfig: new (options: object) => ConnectionConfig })
   .ConnectionConfig;
 export const PoolClass = (mysql2 as unknown as { Pool: new (options: object) => Pool }).Pool;
+/** `mysql2/promise`'s PromisePool class (exported at run time, not in its typings): wraps a callback pool. */
+export const PromisePoolClass = (mysql2Promise as unknown as { PromisePool: new (pool: Pool, P?: PromiseConstructor) => PromisePool })
+  .PromisePool;
+
+// ---------------------------------------------------------------- generic-pool 3.9 (pinned in package.json)
+
+/** What generic-pool's Pool keeps privately and the idle store reaches: its options and its eviction run. */
+interface GenericPoolInternals {
+  _config: { max: number; evictionRunIntervalMillis: number };
+  _evict(): void;
+}
+
+/**
+ * Sets generic-pool's `max`: 3.9 has no setter, and reads `_config.max` each time it decides whether it may create.
+ */
+export function setGenericPoolMax(gp: object, max: number): void {
+  (gp as GenericPoolInternals)._config.max = max;
+}
+
+/**
+ * One eviction run of generic-pool (its private `_evict`): the Evictor is asked about up to
+ * `numTestsPerEvictionRun` idle resources, and those it names are destroyed. The idle store calls it from the
+ * pool's own clock, with generic-pool's own timer off (`evictionRunIntervalMillis: 0`).
+ */
+export function runGenericPoolEviction(gp: object): void {
+  (gp as GenericPoolInternals)._evict();
+}
 
 export { Connection, PoolConnection };
 export type { ConnectionConfig };

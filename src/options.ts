@@ -1,7 +1,7 @@
 import type { PoolOptions } from 'mysql2';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { ConnectionConfigClass } from './mysql2-internals.js';
+import { MYSQL2_OPTION_NAMES, parseUrl } from './mysql2-internals.js';
 import type { ErrorAction } from './error-table.js';
 import { MYSQL2_OPTIONS, OWN_OPTIONS, type OptionSpec } from './option-spec.js';
 
@@ -99,18 +99,7 @@ function optionError(
 const OWN_KEYS = Object.keys(OWN_OPTIONS) as (keyof Own)[];
 
 /** mysql2's own option names (pool and connection), so they are never mistaken for typos of ours. */
-const MYSQL2_KEYS = new Set([
-  ...Object.keys(MYSQL2_OPTIONS),
-  'authPlugins', 'authSwitchHandler', 'bigNumberStrings', 'charset', 'charsetNumber', 'compress',
-  'connectAttributes', 'connectTimeout', 'database', 'dateStrings', 'debug', 'decimalNumbers',
-  'enableKeepAlive', 'flags', 'host', 'insecureAuth', 'infileStreamFactory', 'isServer',
-  'keepAliveInitialDelay', 'localAddress', 'maxPreparedStatements', 'multipleStatements',
-  'namedPlaceholders', 'nestTables', 'password', 'password1', 'password2', 'password3',
-  'passwordSha1', 'pool', 'port', 'queryFormat', 'rowsAsArray', 'socketPath', 'ssl', 'stream',
-  'stringifyObjects', 'supportBigNumbers', 'timezone', 'trace', 'typeCast', 'uri', 'user',
-  'disableEval', 'enableCleartextPlugin', 'connectionLimit', 'maxIdle', 'idleTimeout', 'Promise',
-  'queueLimit', 'resetOnRelease', 'waitForConnections', 'jsonStrings', 'gracefulEnd',
-]);
+const MYSQL2_KEYS = new Set([...Object.keys(MYSQL2_OPTIONS), ...MYSQL2_OPTION_NAMES]);
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
@@ -238,7 +227,6 @@ export function resolveOptions(input: string | ResilientPoolOptions | undefined)
  * options and this library's own options in the query string take effect.
  */
 function expandUri(input: string | ResilientPoolOptions): ResilientPoolOptions {
-  const parseUrl = (ConnectionConfigClass as unknown as { parseUrl(url: string): Record<string, unknown> }).parseUrl;
   if (typeof input === 'string') return parseUrl(input) as ResilientPoolOptions;
   if (typeof input.uri !== 'string') return input;
   const merged: Record<string, unknown> = { ...input };

@@ -23,6 +23,7 @@ import {
   isMariaDB,
   markCheckedOut,
   quit,
+  setGenericPoolMax,
   socketOf,
 } from './mysql2-internals.js';
 import { describeConfig, resolveOptions } from './options.js';
@@ -157,7 +158,7 @@ export class ResilientPool extends PoolClass {
       get: () => connectionLimit,
       set: (value: unknown) => {
         connectionLimit = checkConnectionLimit(value, resolved.minConnections);
-        setGenericPoolMax(this.gp, connectionLimit);
+        setGenericPoolLimit(this.gp, connectionLimit);
       },
     });
     this.opts = resolved;
@@ -1069,8 +1070,8 @@ function genericPoolMax(connectionLimit: number): number {
  * A new connectionLimit takes effect for the next connection generic-pool would open. generic-pool 3.9 (pinned) has
  * no setter; it reads `_config.max` each time it decides whether it may create.
  */
-function setGenericPoolMax(gp: genericPool.Pool<Resource>, connectionLimit: number): void {
-  (gp as unknown as { _config: { max: number } })._config.max = genericPoolMax(connectionLimit);
+function setGenericPoolLimit(gp: genericPool.Pool<Resource>, connectionLimit: number): void {
+  setGenericPoolMax(gp, genericPoolMax(connectionLimit));
 }
 
 /** A connectionLimit assigned after creation: a non-negative integer, not below minConnections (generic-pool keeps min open whatever max says). */

@@ -5,15 +5,14 @@
  * PromisePoolConnection and `Symbol.asyncDispose` behave exactly as mysql2's.
  */
 import type { EventEmitter } from 'node:events';
-import * as mysqlPromise from 'mysql2/promise';
 import type { Pool as MysqlPromisePool } from 'mysql2/promise';
+import { PromisePoolClass } from './mysql2-internals.js';
 import { ResilientPool } from './pool.js';
 import type { ResilientPoolOptions } from './options.js';
 import type { PoolStats } from './stats.js';
 import type { Listen, PoolEvents } from './events.js';
 
-const PromisePoolBase = (mysqlPromise as unknown as { PromisePool: new (pool: ResilientPool, P?: PromiseConstructor) => MysqlPromisePool })
-  .PromisePool;
+const PromisePoolBase = PromisePoolClass as unknown as new (pool: ResilientPool, P?: PromiseConstructor) => MysqlPromisePool;
 
 /** Events this library adds; mysql2's PromisePool only forwards acquire/connection/enqueue/release. */
 const EXTRA_EVENTS = ['error', 'warn', 'evict', 'retry', 'leak'];

@@ -5,24 +5,15 @@ import type { ErrorAction } from './error-table.js';
 import { annotate, transactionLeftOpenError } from './errors.js';
 import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
-import { Connection, connectionExecute, connectionQuery, isOnTheWire, onLastResult } from './mysql2-internals.js';
+import { connectionExecute, connectionQuery, createQuery, isOnTheWire, onLastResult } from './mysql2-internals.js';
+import type { QueryCommand } from './mysql2-internals.js';
 import type { ResilientPool } from './pool.js';
 import { decideRetry, didNotRun } from './retry.js';
 import { leftOpen, mayHaveLeftOpen, replyStatus, statusOpen } from './transactions.js';
 
 type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
 
-/** A mysql2 Query/Execute command, as far as the runner touches it. */
-interface Command {
-  onResult?: Callback;
-  namedPlaceholders?: boolean;
-  timeout?: number;
-  sql?: string;
-  once(event: string, fn: (...args: any[]) => void): unknown;
-  prependListener(event: string, fn: (...args: any[]) => void): unknown;
-  emit(event: string, ...args: unknown[]): boolean;
-  listenerCount(event: string): number;
-}
+type Command = QueryCommand;
 
 /** What an attempt that ran on a connection tells the retry decision. */
 interface FailureFacts {
@@ -36,8 +27,6 @@ interface FailureFacts {
 }
 
 const unknownText = (): undefined => undefined;
-
-const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) => Command }).createQuery;
 
 /**
  * One pool-level `query`/`execute` call: its attempts, and the rules that

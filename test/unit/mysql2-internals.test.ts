@@ -7,12 +7,20 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import * as genericPool from 'generic-pool';
+import * as mysqlPromise from 'mysql2/promise';
 import {
   Connection,
   ConnectionConfigClass,
+  MYSQL2_OPTION_NAMES,
   PoolClass,
   PoolConnection,
+  PromisePoolClass,
   cloneConnectionConfig,
+  createQuery,
+  parseUrl,
+  runGenericPoolEviction,
+  setGenericPoolMax,
   connectionExecute,
   connectionQuery,
   createPoolConnection,
@@ -130,12 +138,100 @@ describe('mysql2 prototypes', () => {
   });
 });
 
+describe('mysql2 statics and private tables', () => {
+  test('createQuery is the static Connection.createQuery, and sets the fields the runner reads', () => {
+    assert.equal(createQuery, (Connection as unknown as { createQuery: unknown }).createQuery);
+    const config = new ConnectionConfigClass({});
+    const cb = () => {};
+    const cmd = createQuery('SELECT ?', [1], cb, config);
+    assert.equal(cmd.onResult, cb);
+    assert.equal(cmd.sql, 'SELECT ?', 'the template until the command formats it on start()');
+    assert.ok('namedPlaceholders' in cmd);
+    assert.equal(cmd.namedPlaceholders, undefined, 'undefined unless the options set it (the runner fills in the config)');
+    assert.equal(cmd.timeout, undefined);
+    const timed = createQuery({ sql: 'DO 0', timeout: 5, namedPlaceholders: true }, undefined, undefined, config);
+    assert.equal(timed.timeout, 5);
+    assert.equal(timed.namedPlaceholders, true);
+    assert.equal(timed.onResult, undefined, 'no callback: an event query');
+    for (const m of ['once', 'prependListener', 'emit', 'listenerCount'] as const) assert.equal(typeof timed[m], 'function', m);
+  });
+
+  test('parseUrl is ConnectionConfig.parseUrl: a URI as options, query parameters included', () => {
+    assert.equal(parseUrl, (ConnectionConfigClass as unknown as { parseUrl: unknown }).parseUrl);
+    const o = parseUrl('mysql://u:p%40ss@db.example:3307/app?connectionLimit=5');
+    assert.equal(o.host, 'db.example');
+    assert.equal(o.port, 3307);
+    assert.equal(o.user, 'u');
+    assert.equal(o.password, 'p@ss');
+    assert.equal(o.database, 'app');
+    assert.equal(o.connectionLimit, 5);
+  });
+
+  test("MYSQL2_OPTION_NAMES is exactly mysql2's private validOptions", () => {
+    const source = readFileSync(path.join(path.dirname(require.resolve('mysql2/package.json')), 'lib', 'connection_config.js'), 'utf8');
+    const block = /const validOptions = \{([\s\S]*?)\n\};/.exec(source);
+    assert.ok(block, 'validOptions not found in lib/connection_config.js');
+    const names = [...block[1]!.matchAll(/^\s*(\w+):\s*1,?\s*$/gm)].map((m) => m[1]!);
+    assert.ok(names.length > 40);
+    assert.deepEqual([...MYSQL2_OPTION_NAMES].sort(), names.sort());
+  });
+
+  test("PromisePoolClass is mysql2/promise's PromisePool, the class createPool returns", () => {
+    const pool = mysqlPromise.createPool({ host: '127.0.0.1' });
+    assert.ok(pool instanceof PromisePoolClass);
+    pool.pool.end();
+  });
+});
+
+describe('generic-pool internals', () => {
+  test('setGenericPoolMax changes how many it may create', async () => {
+    let made = 0;
+    const gp = genericPool.createPool({ create: async () => ({ n: ++made }), destroy: async () => {} }, { max: 1 });
+    const a = await gp.acquire();
+    let second = false;
+    const waiting = gp.acquire().then((r) => ((second = true), r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(second, false, 'max 1: the second waits');
+    setGenericPoolMax(gp, 2);
+    // generic-pool reads max when it next dispenses: a release or a new acquire.
+    const third = gp.acquire();
+    await waiting;
+    assert.equal(made, 2);
+    await gp.release(a);
+    await gp.release(await third);
+    await gp.clear();
+  });
+
+  test('runGenericPoolEviction asks the Evictor about idle resources and destroys those it names', async () => {
+    const destroyed: unknown[] = [];
+    const asked: unknown[] = [];
+    const gp = genericPool.createPool(
+      { create: async () => ({}), destroy: async (r: object) => void destroyed.push(r) },
+      { max: 2, evictionRunIntervalMillis: 0 },
+    );
+    const r = await gp.acquire();
+    await gp.release(r);
+    const internal = gp as unknown as { _evictor: { evict(c: unknown, pooled: { obj: unknown }, n: number): boolean } };
+    internal._evictor = {
+      evict(_c, pooled, n) {
+        asked.push([pooled.obj, n]);
+        return true;
+      },
+    };
+    runGenericPoolEviction(gp);
+    assert.deepEqual(asked, [[r, 1]]);
+    assert.deepEqual(destroyed, [r]);
+    assert.equal(gp.size, 0);
+    await gp.clear();
+  });
+});
+
 describe('a command without a callback keeps its results (onLastResult)', () => {
-  const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) => Record<string, any> }).createQuery;
+  const createCommand = createQuery as (...a: unknown[]) => Record<string, any>;
   const config = new ConnectionConfigClass({});
 
   test('an OK packet: done() runs last, with _rows/_fields in the multi-result shape, before the command ends', () => {
-    const cmd = createQuery('DO 0', [], undefined, config);
+    const cmd = createCommand('DO 0', [], undefined, config);
     assert.equal(cmd.onResult, undefined);
     const seen: Array<[unknown[], unknown[]]> = [];
     const events: string[] = [];
@@ -152,7 +248,7 @@ describe('a command without a callback keeps its results (onLastResult)', () => 
   });
 
   test('more results follow: done() waits for the last one', () => {
-    const cmd = createQuery('CALL p()', [], undefined, config);
+    const cmd = createCommand('CALL p()', [], undefined, config);
     const seen: unknown[][] = [];
     onLastResult(cmd, (rows) => seen.push(rows));
     assert.equal(typeof cmd.doneInsert({ fieldCount: 0, serverStatus: 0x8 | 0x2 }), 'function', 'SERVER_MORE_RESULTS_EXISTS: next header');
@@ -167,7 +263,7 @@ describe('a command without a callback keeps its results (onLastResult)', () => 
   });
 
   test('the row state ends in this.done() too (read from the prototype)', () => {
-    assert.match(String(Object.getPrototypeOf(createQuery('SELECT 1', [], undefined, config)).row), /this\.done\(\)/);
+    assert.match(String(Object.getPrototypeOf(createCommand('SELECT 1', [], undefined, config)).row), /this\.done\(\)/);
   });
 });
 
