@@ -57,6 +57,7 @@ export type ErrorReason =
   | 'killed'
   | 'server-shutdown'
   | 'read-only'
+  | 'not-ready'
   | 'query-timeout'
   | 'protocol'
   | 'fatal';
@@ -89,6 +90,17 @@ const SHUTDOWN = action('server-shutdown', 'retire', true, false);
  */
 const READ_ONLY = action('read-only', 'retire-if-read-only', true, 'if-single-atomic', false);
 /**
+ * ERR 1047 (`08S01`): a Galera node that is not in the primary component, is
+ * shutting down, or has `wsrep_reject_queries` set refuses every statement that
+ * touches a table ("WSREP has not yet prepared node for application use"; also
+ * Percona XtraDB Cluster, which reports itself as MySQL). The connection is fine
+ * and the node may serve again without a reconnect, so it is kept; other nodes
+ * are what a caller needs (the cluster takes the node out of rotation). Like a
+ * read-only refusal, it proves "did not run" only for a single atomic statement.
+ * On a server without Galera, 1047 is "Unknown command": also refused unread.
+ */
+const NOT_READY = action('not-ready', 'none', true, 'if-single-atomic', false);
+/**
  * A query timeout is a bound the caller chose: honour it, do not retry. The
  * connection is still busy with the query, so it is destroyed.
  */
@@ -118,6 +130,7 @@ const BY_CODE: ReadonlyMap<string, ErrorAction> = new Map([
 
 /** Server error numbers with the same meaning on MySQL and MariaDB. */
 const BY_ERRNO_COMMON: ReadonlyMap<number, ErrorAction> = new Map([
+  [1047, NOT_READY], // ER_UNKNOWN_COM_ERROR: WSREP has not yet prepared node for application use
   [1053, SHUTDOWN], // ER_SERVER_SHUTDOWN
   [1077, SHUTDOWN], // ER_NORMAL_SHUTDOWN
   [1079, SHUTDOWN], // ER_SHUTDOWN_COMPLETE

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { classify, classifyWith } from '../../src/error-table.js';
 import type { ErrorAction, ErrorReason, Flavor } from '../../src/error-table.js';
+import { decideRetry, didNotRun } from '../../src/retry.js';
 
 /** A mysql2-shaped error: an Error with the given fields. */
 function mysqlError(fields: { code?: string | number; errno?: number; fatal?: boolean; message?: string; sqlState?: string }): Error {
@@ -33,6 +34,8 @@ const READ_ONLY: Expected = {
   retryable: true,
   notExecuted: 'if-single-atomic',
 };
+/** A Galera node that cannot serve (non-primary, rejecting queries): the connection is kept, the node is not used. */
+const NOT_READY: Expected = { reason: 'not-ready', destroy: false, others: 'none', retryable: true, notExecuted: 'if-single-atomic' };
 const QUERY_TIMEOUT: Expected = { reason: 'query-timeout', destroy: true, others: 'suspect', retryable: false, notExecuted: false };
 const PROTOCOL: Expected = { reason: 'protocol', destroy: true, others: 'none', retryable: false, notExecuted: false };
 const FATAL: Expected = { reason: 'fatal', destroy: true, others: 'none', retryable: false, notExecuted: false };
@@ -75,6 +78,12 @@ const cases: ReadonlyArray<readonly [string, unknown, Expected | null, Expected 
   ],
 
   // Server numbers shared by both flavours.
+  [
+    '1047 WSREP not prepared (Galera non-primary or rejecting)',
+    mysqlError({ code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, sqlState: '08S01', message: 'WSREP has not yet prepared node for application use' }),
+    NOT_READY,
+    NOT_READY,
+  ],
   ['1053 server shutdown', mysqlError({ code: 'ER_SERVER_SHUTDOWN', errno: 1053, sqlState: '08S01' }), SHUTDOWN, SHUTDOWN],
   ['1053 while idle (numeric code)', mysqlError({ code: 1053, fatal: true }), SHUTDOWN, SHUTDOWN],
   ['1077 normal shutdown', mysqlError({ code: 'ER_NORMAL_SHUTDOWN', errno: 1077 }), SHUTDOWN, SHUTDOWN],
@@ -178,6 +187,7 @@ describe('classify: every entry of the table', () => {
 
   // Server numbers: [errno, MySQL, MariaDB].
   const byErrno: ReadonlyArray<readonly [number, Expected | null, Expected | null]> = [
+    [1047, NOT_READY, NOT_READY],
     [1053, SHUTDOWN, SHUTDOWN],
     [1077, SHUTDOWN, SHUTDOWN],
     [1079, SHUTDOWN, SHUTDOWN],
@@ -195,6 +205,8 @@ describe('classify: every entry of the table', () => {
     [4031, IDLE_TIMEOUT, null],
     [1927, null, KILLED],
     // Neighbours of entries, to catch an off-by-one key.
+    [1046, null, null],
+    [1048, null, null],
     [1052, null, null],
     [1054, null, null],
     [1289, null, null],
@@ -339,5 +351,39 @@ describe('classifyWith: an override that throws', () => {
       assert.equal(arg, boom);
       assert.throws(() => fn(arg), (e) => e === boom);
     }
+  });
+});
+
+describe('1047 (Galera node not prepared) under the retry contract', () => {
+  const notReady = classify(
+    mysqlError({ code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, sqlState: '08S01', message: 'WSREP has not yet prepared node for application use' }),
+    'mariadb',
+  );
+  const base = { sent: true, attempt: 1, maxAttempts: 3, timeLeft: 5_000, idempotent: undefined } as const;
+
+  test('a single atomic write refused with 1047 did not run: retried, outcome known', () => {
+    const d = decideRetry({ ...base, action: notReady, sql: 'INSERT INTO t VALUES (1)' });
+    assert.equal(d.retry, true);
+    assert.equal(d.retry && d.kind, 'not-sent');
+    assert.equal(d.outcomeUnknown, false);
+  });
+
+  test('a CALL or several statements refused with 1047 may have run in part: not retried, outcome unknown', () => {
+    for (const sql of ['CALL p()', 'INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)']) {
+      const d = decideRetry({ ...base, action: notReady, sql });
+      assert.equal(d.retry, false, sql);
+      assert.equal(d.outcomeUnknown, true, sql);
+    }
+  });
+
+  test('retryReadsAfterSend: false stops the text from proving "did not run"', () => {
+    const d = decideRetry({ ...base, action: notReady, sql: 'INSERT INTO t VALUES (1)', retryReadsAfterSend: false });
+    assert.equal(d.retry, false);
+    assert.equal(d.outcomeUnknown, true);
+  });
+
+  test('the one didNotRun rule gives the same answer', () => {
+    assert.equal(didNotRun(notReady, true, () => 'UPDATE t SET a = 1 WHERE id = 2'), true);
+    assert.equal(didNotRun(notReady, true, () => undefined), false);
   });
 });
