@@ -15,6 +15,11 @@ export function createResilientPool(options: string | ResilientPoolOptions): Res
 }
 
 export { createResilientPool as createPool };
+export { createResilientPoolCluster, createResilientPoolCluster as createPoolCluster, ResilientPoolCluster } from './cluster.js';
+export type { ResilientPoolClusterOptions } from './cluster.js';
+export type { PoolNamespace } from './cluster-call.js';
+export { ResilientPromisePoolCluster } from './cluster-promise.js';
+export type { NodeHealth, NodeState, GaleraState } from './node-health.js';
 export { ResilientPool };
 export type { ResilientPoolConfig } from './pool.js';
 export { ResilientPromisePool } from './promise.js';

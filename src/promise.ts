@@ -5,12 +5,16 @@
  * PromisePoolConnection and `Symbol.asyncDispose` behave exactly as mysql2's.
  */
 import type { EventEmitter } from 'node:events';
+import { forwardEvents } from './forward-events.js';
 import type { Pool as MysqlPromisePool } from 'mysql2/promise';
 import { PromisePoolClass } from './mysql2-internals.js';
 import { ResilientPool } from './pool.js';
 import type { ResilientPoolOptions } from './options.js';
 import type { PoolStats } from './stats.js';
 import type { Listen, PoolEvents } from './events.js';
+import { ResilientPoolCluster } from './cluster.js';
+import type { ResilientPoolClusterOptions } from './cluster.js';
+import { ResilientPromisePoolCluster } from './cluster-promise.js';
 
 const PromisePoolBase = PromisePoolClass as unknown as new (pool: ResilientPool, P?: PromiseConstructor) => MysqlPromisePool;
 
@@ -46,22 +50,6 @@ export class ResilientPromisePool extends PromisePoolBase {
   }
 }
 
-/** Subscribes to `source` only while `target` has listeners for the event. */
-function forwardEvents(source: ResilientPool, target: EventEmitter, events: string[]): void {
-  const relays = new Map<string, (...args: unknown[]) => void>();
-  target.on('newListener', (name: string | symbol) => {
-    if (typeof name !== 'string' || !events.includes(name) || relays.has(name)) return;
-    const relay = (...args: unknown[]) => target.emit(name, ...args);
-    relays.set(name, relay);
-    source.on(name, relay);
-  });
-  target.on('removeListener', (name: string | symbol) => {
-    if (typeof name !== 'string' || !relays.has(name) || target.listenerCount(name) > 0) return;
-    source.removeListener(name, relays.get(name)!);
-    relays.delete(name);
-  });
-}
-
 /**
  * Drop-in for `mysql2/promise`'s `createPool`: same options (plus this
  * library's), same promise pool API, with pre-ping, lifetimes below the
@@ -73,6 +61,13 @@ export function createResilientPool(options: string | ResilientPoolOptions): Res
 }
 
 export { createResilientPool as createPool };
+
+/** Drop-in for `mysql2/promise`'s `createPoolCluster`: the promise API of {@link ResilientPoolCluster}. */
+export function createResilientPoolCluster(options?: ResilientPoolClusterOptions): ResilientPromisePoolCluster {
+  return new ResilientPoolCluster(options).promise(options?.Promise);
+}
+export { createResilientPoolCluster as createPoolCluster, ResilientPromisePoolCluster, ResilientPoolCluster };
+export type { ResilientPoolClusterOptions };
 export { ResilientPool };
 export type { PoolStats };
 export type { ResilientPoolOptions, ResilienceOptions } from './options.js';
