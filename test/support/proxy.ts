@@ -254,6 +254,7 @@ export class FaultProxy {
 
   private listenPort = 0;
   private commands = 0;
+  private readonly byCommand = new Map<number, number>();
   private readonly drops: ReplyDrop[] = [];
 
   private constructor(private readonly target: { host: string; port: number }) {}
@@ -269,6 +270,11 @@ export class FaultProxy {
   /** Fixed for the proxy's life, including across refuseNew(true)/refuseNew(false). */
   get port(): number {
     return this.listenPort;
+  }
+
+  /** Commands the proxy has seen with this command byte, over all flows (COM_PING = 0x0e, COM_QUERY = 0x03, ...). */
+  commandsSeen(command: number): number {
+    return this.byCommand.get(command) ?? 0;
   }
 
   /** Flows whose client side is still open. */
@@ -370,6 +376,7 @@ export class FaultProxy {
     }
     if (seq !== 0 || payload.length === 0) return; // only a new command starts at sequence id 0
     const command = payload[0]!;
+    this.byCommand.set(command, (this.byCommand.get(command) ?? 0) + 1);
     let kind: ProxyCommand['kind'] = 'other';
     let sql: Buffer | undefined;
     if (command === COM_QUERY || command === COM_STMT_PREPARE) {
