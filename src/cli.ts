@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * `npx resilient-mysql-pool doctor <mysql-url> [--json]`: see src/doctor.ts.
- * Exit status: 0 report printed (warnings included), 1 could not connect or read the server, 2 usage error.
+ * Exit status: 0 report printed (warnings included), 1 could not connect or read the server, 2 usage error (an
+ * unknown flag, no URL, a string that is not a URL, an invalid pool option in the URL).
  */
-import { DoctorError, doctor, formatReport, maskUrl, type DoctorOptions } from './doctor.js';
+import { DoctorError, DoctorUsageError, doctor, formatReport, maskUrl, type DoctorOptions } from './doctor.js';
 
 const NAME = 'resilient-mysql-pool';
 
@@ -27,13 +28,17 @@ doctor options:
   Durations: 350000 or 350000ms (milliseconds, like the pool options), 350s, 6m, 1h.
   Pool options in the URL's query string count too (mysql://app@db:3306/shop?maxLifetime=600000).
 
-Exit status: 0 report printed (even with warnings), 1 cannot connect or read the server, 2 usage error.
+Exit status: 0 report printed (even with warnings), 1 cannot connect or read the server, 2 usage error
+(including a URL that does not parse or an invalid pool option in it).
 
 Example:
   npx ${NAME} doctor mysql://app:secret@db.internal:3306/shop --network-idle-timeout 350s
 `;
 
 export class UsageError extends Error {}
+
+/** The one-line hint after a bad URL. */
+export const URL_HINT = `hint: ${NAME} doctor mysql://user:password@host:3306/database, or set MYSQL_URL (see ${NAME} help)`;
 
 /** `350000`, `350000ms`, `350s`, `6m`, `1h` → ms. */
 export function parseDuration(text: string, flag: string): number {
@@ -127,6 +132,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     io.stdout(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return 0;
   } catch (err) {
+    if (err instanceof DoctorUsageError) {
+      // A usage error: the message and a one-line hint, not "cannot connect" and not the whole usage text.
+      if (args.json) io.stdout(`${JSON.stringify({ error: { code: err.code, message: err.message } }, null, 2)}\n`);
+      io.stderr(`${NAME} doctor: ${err.message}\n${URL_HINT}\n`);
+      return 2;
+    }
     const code = err instanceof DoctorError ? err.code : 'ERROR';
     // DoctorError messages are already masked; anything else is scrubbed of the URL as a precaution.
     const message = err instanceof DoctorError ? err.message : String((err as Error)?.message ?? err).split(url).join(maskUrl(url));

@@ -88,9 +88,10 @@ export function addFindings(r: DoctorReport): void {
   }
   for (const c of p.clamps) {
     const requested = p.requested[c.option];
-    const text = `${c.option} ${fmtMs(c.requested)} is above ${c.because}; the pool uses ${fmtMs(c.applied)}`;
+    // In the report's units (fmtMs) throughout; the pool's own message (and `because`) is in ms.
+    const text = `${c.option} ${fmtMs(c.requested)} is above ${p.idleLimitBecause ?? c.because}; the pool uses ${fmtMs(c.applied)}`;
     if (requested.source === 'default') {
-      note('OPTION_CLAMPED', `${text} (the default; expected: the pool emits a 'warn' event, code OPTION_CLAMPED, at start)`);
+      note('OPTION_CLAMPED', `${text} (the default: the pool clamps it without a 'warn' event, a debug line only)`);
     } else {
       warn('OPTION_CLAMPED', `${text}, not the ${fmtMs(c.requested)} you asked for: connections idle longer would be closed by the server or network`);
     }

@@ -12,11 +12,23 @@ import { DEFAULTS, resolveOptions } from './options.js';
 import type { DoctorOptions, DoctorReport, Source } from './doctor-report.js';
 import { DoctorError, errorCode, errorText, readServer, serverSection } from './doctor-server.js';
 import { addFindings } from './doctor-findings.js';
+import { fmtMs } from './doctor-format.js';
 
 export type { DoctorOptions, DoctorReport, Finding, Severity, Source } from './doctor-report.js';
 export { DoctorError } from './doctor-server.js';
 export { KNOWN_NETWORK_IDLE_TIMEOUTS } from './doctor-findings.js';
 export { fmtMs, formatReport } from './doctor-format.js';
+
+/**
+ * The URL, or a pool option in its query string, is wrong: the caller's mistake, not the server's (the CLI exits 2,
+ * as for any usage error). `code`: ERR_INVALID_URL, or the option error's (OPTION_UNKNOWN, OPTION_OUT_OF_RANGE, ...).
+ */
+export class DoctorUsageError extends DoctorError {
+  constructor(message: string, code: string, cause?: unknown) {
+    super(message, code, cause);
+    this.name = 'DoctorUsageError';
+  }
+}
 
 /** The URL with its password replaced by `***`; never throws. */
 export function maskUrl(url: string): string {
@@ -40,8 +52,8 @@ function validDuration(name: string, value: unknown): number | undefined {
 
 /**
  * Connects to `url` once and reports the server's settings, the limits the pool will use with these options (the
- * URL's query string counts, as for `createResilientPool(url)`), and warnings. Rejects with a DoctorError carrying
- * mysql2's code when it cannot connect or read; always closes its connection; bounded (about 15 s at most).
+ * URL's query string counts, as for `createResilientPool(url)`), and warnings. Rejects with a DoctorUsageError when
+ * the URL or an option in it is invalid, and with a DoctorError carrying mysql2's code when it cannot connect or read; always closes its connection; bounded (about 15 s at most).
  */
 export async function doctor(url: string, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const started = Date.now();
@@ -67,7 +79,7 @@ export async function doctor(url: string, opts: DoctorOptions = {}): Promise<Doc
     const own = /^resilient-mysql-pool:/.test(errorText(err));
     const code = errorCode(err, own ? 'ERR_INVALID_OPTION' : 'ERR_INVALID_URL');
     const what = own ? `invalid option in URL ${masked}` : `invalid URL ${masked}`;
-    throw new DoctorError(`${what} (${code}): ${scrubUrlError(errorText(err), url)}`, code, err);
+    throw new DoctorUsageError(`${what} (${code}): ${scrubUrlError(errorText(err), url)}`, code, err);
   }
   const password = typeof mysql.password === 'string' ? mysql.password : undefined;
   const source = (key: keyof DoctorOptions): Source =>
@@ -136,6 +148,6 @@ function scrubUrlError(text: string, url: string): string {
 
 function describeIdleLimitSource(info: ServerInfo, networkIdleTimeout: number): string {
   const wait = info.waitTimeout ?? Infinity;
-  if (networkIdleTimeout > 0 && networkIdleTimeout < wait) return `networkIdleTimeout (${networkIdleTimeout} ms)`;
-  return `the server's wait_timeout (${wait / 1000} s)`;
+  if (networkIdleTimeout > 0 && networkIdleTimeout < wait) return `networkIdleTimeout (${fmtMs(networkIdleTimeout)})`;
+  return `the server's wait_timeout (${fmtMs(wait)})`;
 }

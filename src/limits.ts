@@ -41,7 +41,7 @@ export function computeLimits(
   server: ServerInfo | undefined,
 ): { limits: Limits; clamps: Clamp[] } {
   const sources: { limit: number; because: string }[] = [];
-  if (server?.waitTimeout) sources.push({ limit: server.waitTimeout, because: `the server's wait_timeout (${server.waitTimeout / 1000} s)` });
+  if (server?.waitTimeout) sources.push({ limit: server.waitTimeout, because: `the server's wait_timeout (${server.waitTimeout} ms)` });
   if (requested.networkIdleTimeout > 0) {
     sources.push({ limit: requested.networkIdleTimeout, because: `networkIdleTimeout (${requested.networkIdleTimeout} ms)` });
   }
@@ -71,6 +71,14 @@ export function jitter(lifetime: number, random: () => number = Math.random): nu
 }
 
 /**
+ * The version as the server names itself: MariaDB's handshake prefixes `5.5.5-` (for clients of MySQL 5.5 vintage)
+ * to the real one, `5.5.5-10.11.6-MariaDB-0+deb12u1`; `SELECT VERSION()` has no prefix.
+ */
+export function withoutCompatPrefix(version: string): string {
+  return version.replace(/^5\.5\.5-(?=\d)/, '');
+}
+
+/**
  * Reads flavour, version and the session's wait_timeout (per session: the
  * global is copied at connect, and `interactive_timeout` replaces it for
  * interactive clients, so the global alone can mislead).
@@ -78,7 +86,7 @@ export function jitter(lifetime: number, random: () => number = Math.random): nu
 export function probeServer(conn: PoolConnection, timeoutMs: number): Promise<ServerInfo> {
   const info: ServerInfo = {
     flavor: isMariaDB(conn) ? 'mariadb' : 'mysql',
-    version: serverVersion(conn),
+    version: withoutCompatPrefix(serverVersion(conn)),
     waitTimeout: undefined,
   };
   return new Promise((resolve) => {

@@ -8,6 +8,7 @@ import { classifyWith } from './error-table.js';
 import type { ErrorAction } from './error-table.js';
 import { ErrorCodes, PoolError, poolClosedError } from './errors.js';
 import { computeLimits, jitter, probeServer } from './limits.js';
+import { clampReports } from './clamp-warnings.js';
 import type { Limits, ServerInfo } from './limits.js';
 import { log } from './log.js';
 import {
@@ -97,6 +98,8 @@ export class ResilientPool extends PoolClass {
   declare removeListener: Listen<PoolEvents, this>;
 
   /** @internal */ readonly opts: ResolvedOptions;
+  /** Options the user set (only their clamps are warned about). */
+  private readonly userSet: ReadonlySet<string>;
   /** @internal */ readonly clock: Clock;
   /** @internal */ readonly stats_ = new Stats();
   private readonly gp: genericPool.Pool<Resource>;
@@ -135,7 +138,7 @@ export class ResilientPool extends PoolClass {
   private ending: Promise<void> | undefined;
 
   constructor(options: string | ResilientPoolOptions) {
-    const { mysql, resolved } = resolveOptions(options);
+    const { mysql, resolved, userSet } = resolveOptions(options);
     const connectionConfig = new ConnectionConfigClass({ ...mysql });
     // BasePool starts its own idle timer when maxIdle < connectionLimit; hand it
     // a config that never does, then install the real one.
@@ -162,6 +165,7 @@ export class ResilientPool extends PoolClass {
       },
     });
     this.opts = resolved;
+    this.userSet = userSet;
     this.clock = clock;
     this.limits = computeLimits(resolved, undefined).limits;
     log.pool('created %o', describeConfig(resolved, mysql));
@@ -668,12 +672,11 @@ export class ResilientPool extends PoolClass {
       const { limits, clamps } = computeLimits(this.opts, info);
       this.limits = limits;
       log.pool('server %s (%s), wait_timeout %s ms; limits %o', info.version, info.flavor, info.waitTimeout, limits);
-      for (const c of clamps) {
-        const message =
-          `${c.option} ${c.requested} ms is above ${c.because}; using ${c.applied} ms ` +
-          `(connections idle longer would be closed by the server or network)`;
-        log.pool('warning: %s', message);
-        this.emit('warn', Object.assign(new Error(message), { code: 'OPTION_CLAMPED', ...c }));
+      const { warnings, quiet } = clampReports(clamps, this.userSet);
+      for (const line of quiet) log.pool('%s', line);
+      for (const w of warnings) {
+        log.pool('warning: %s', w.message);
+        this.emit('warn', w);
       }
     });
     return this.probing;

@@ -226,7 +226,8 @@ describe('1. idle connections past the server wait_timeout', () => {
 
   test('resilient: reads wait_timeout, clamps idleTimeout, and no query fails', T, async (t) => {
     await withWaitTimeout(2, () =>
-      withResilient({ ...direct(RESILIENT_USER), connectionLimit: 3 }, async (pool, conns) => {
+      // idleTimeout set (to mysql2's default, 60000): only a value the user set is warned about when clamped.
+      withResilient({ ...direct(RESILIENT_USER), connectionLimit: 3, idleTimeout: 60_000 }, async (pool, conns) => {
         const warns: Array<Error & { code?: string; option?: string; applied?: number }> = [];
         pool.on('warn', (w) => warns.push(w));
         const { outcomes, waited } = await idleOutThenQuery(pool, conns);

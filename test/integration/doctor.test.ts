@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import mysql from 'mysql2';
-import { DoctorError, doctor, formatReport, type DoctorReport } from '../../src/doctor.js';
+import { DoctorError, DoctorUsageError, doctor, formatReport, type DoctorReport } from '../../src/doctor.js';
 import { createResilientPool } from '../../src/index.js';
 import { limitWithMargin } from '../../src/limits.js';
 import { endPool, run } from '../support/chaos.js';
@@ -195,7 +195,11 @@ describe('doctor() (wait_timeout = 30 s)', () => {
     const clamped = await doctor(server.url, { maxLifetime: 600_000, idleTimeout: 120_000 });
     const warned = clamped.warnings.filter((w) => w.code === 'OPTION_CLAMPED');
     assert.equal(warned.length, 2, JSON.stringify(clamped.warnings));
-    assert.ok(warned.some((w) => /maxLifetime 10 min/.test(w.message) && /27 s/.test(w.message)), JSON.stringify(warned));
+    // One unit system per message (the report's: fmtMs), the server's limit included.
+    assert.ok(
+      warned.some((w) => /^maxLifetime 10 min is above the server's wait_timeout \(30 s\); the pool uses 27 s,/.test(w.message)),
+      JSON.stringify(warned),
+    );
     assert.ok(warned.some((w) => /idleTimeout 2 min/.test(w.message)), JSON.stringify(warned));
     assert.equal(clamped.pool.requested.maxLifetime.source, 'option');
     assert.equal(clamped.pool.maxLifetime, 27_000);
@@ -296,10 +300,13 @@ describe('doctor() (wait_timeout = 30 s)', () => {
     const badDb = await doctorError(u.toString());
     assert.equal(badDb.code, 'ER_BAD_DB_ERROR');
 
+    assert.ok(!(refused instanceof DoctorUsageError));
     const invalid = await doctorError('not a url');
     assert.equal(invalid.code, 'ERR_INVALID_URL');
+    assert.ok(invalid instanceof DoctorUsageError);
     const typo = await doctorError(urlWith({ pingTimout: '100' }));
     assert.equal(typo.code, 'OPTION_UNKNOWN');
+    assert.ok(typo instanceof DoctorUsageError);
     assert.match(typo.message, /pingTimeout/);
   });
 });
@@ -364,9 +371,24 @@ describe('the CLI (wait_timeout = 30 s)', () => {
     assert.equal(asJson.status, 1, show(asJson));
     assert.equal((JSON.parse(asJson.stdout) as { error: { code: string } }).error.code, 'ECONNREFUSED');
 
+  });
+
+  test('not a URL, or an invalid pool option in it: a usage error (exit 2) with a one-line hint, not "cannot connect"', T, async () => {
     const badUrl = await srcCli('doctor', 'not-a-url');
-    assert.equal(badUrl.status, 1, show(badUrl));
-    assert.match(badUrl.stderr, /ERR_INVALID_URL/);
+    assert.equal(badUrl.status, 2, show(badUrl));
+    const lines = badUrl.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, show(badUrl));
+    assert.match(lines[0]!, /^resilient-mysql-pool doctor: invalid URL not-a-url \(ERR_INVALID_URL\)/);
+    assert.match(lines[1]!, /^hint: resilient-mysql-pool doctor mysql:\/\/user:password@host:3306\/database/);
+    assert.doesNotMatch(badUrl.stderr, /cannot connect|Usage:/);
+    assert.equal(badUrl.stdout, '');
+
+    const typo = await distCli('doctor', urlWith({ pingTimout: '100' }, { user: USER, password: SECRET }), '--json');
+    assert.equal(typo.status, 2, show(typo));
+    assert.equal((JSON.parse(typo.stdout) as { error: { code: string } }).error.code, 'OPTION_UNKNOWN');
+    assert.match(typo.stderr, /did you mean 'pingTimeout'/);
+    assert.match(typo.stderr, /^hint: /m);
+    assert.ok(!typo.stderr.includes(SECRET) && !typo.stdout.includes(SECRET), show(typo));
   });
 
   test('usage: unknown subcommand or option exits 2 with usage on stderr; help exits 0', T, async () => {

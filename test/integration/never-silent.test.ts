@@ -307,8 +307,9 @@ const throwing = (pool) => {
   for (const ev of EVENTS) pool.on(ev, () => { heard.add(ev); throw new Error(ev + ' listener threw'); });
 };
 const classifyError = () => { throw new Error('classifyError threw'); };
-// networkIdleTimeout below the default maxLifetime: a 'warn' (OPTION_CLAMPED) on the first connection.
-const pool = createPool({ ...OPTIONS, connectionLimit: 1, acquireTimeout: 3000, networkIdleTimeout: 60000, leakDetectionThreshold: 50, classifyError });
+// networkIdleTimeout below the maxLifetime set here: a 'warn' (OPTION_CLAMPED) on the first connection (a default
+// would be clamped without one).
+const pool = createPool({ ...OPTIONS, connectionLimit: 1, acquireTimeout: 3000, networkIdleTimeout: 60000, maxLifetime: 600000, leakDetectionThreshold: 50, classifyError });
 throwing(pool);
 const heardNext = (ev) => within(new Promise((resolve) => pool.once(ev, resolve)), 8000, ev);
 (async () => {

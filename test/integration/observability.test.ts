@@ -34,6 +34,9 @@ import { FaultProxy } from '../support/proxy.js';
 import { requireControl } from '../support/server.js';
 import { endPool } from '../support/pools.js';
 import { bounded, delay, until } from '../support/wait.js';
+import createDebug from 'debug';
+import { format } from 'node:util';
+import { log } from '../../src/log.js';
 
 const T = { timeout: 30_000 };
 const WRITES = 'obs_writes';
@@ -52,6 +55,22 @@ after(async () => {
 type Options = Parameters<typeof createResilientPool>[0] & object;
 
 /** A callback pool on the test server, always ended (bounded) after `body`, whatever happened. */
+/** Turns one `debug` namespace on in this process and collects its lines (formatted, no colours); returns the undo. */
+function captureDebug(logger: createDebug.Debugger, into: string[]): () => void {
+  const before = createDebug.disable();
+  createDebug.enable(before ? `${before},${logger.namespace}` : logger.namespace);
+  const colours = logger as unknown as { useColors: boolean };
+  const { log: previousLog } = logger;
+  const { useColors } = colours;
+  colours.useColors = false;
+  logger.log = (...args: unknown[]) => void into.push(format(...args));
+  return () => {
+    logger.log = previousLog;
+    colours.useColors = useColors;
+    createDebug.enable(before);
+  };
+}
+
 async function withPool(options: Partial<Options>, body: (pool: ResilientPool) => Promise<void>): Promise<void> {
   const pool = createResilientPool({ ...server.connectionOptions(), ...options });
   try {
@@ -465,7 +484,7 @@ describe('stats() and events after real faults', T, () => {
     });
   });
 
-  test("wait_timeout=5: idleTimeout 60000 is clamped with a 'warn' (OPTION_CLAMPED), effectiveLimits() shows it", async (t) => {
+  test("wait_timeout=5: idleTimeout 60000 (set) is clamped with a 'warn' (OPTION_CLAMPED), the default maxLifetime silently; effectiveLimits() shows both", async (t) => {
     if (!requireControl(t, server)) return;
     const [row] = await server.admin<Array<{ v: number }>>('SELECT @@GLOBAL.wait_timeout AS v');
     const previous = Number(row!.v);
@@ -473,6 +492,8 @@ describe('stats() and events after real faults', T, () => {
     try {
       for (const api of ['callback', 'promise'] as const) {
         const options = { ...server.connectionOptions(), idleTimeout: 60_000, connectionLimit: 3 };
+        const debugLines: string[] = [];
+        const restoreDebug = captureDebug(log.pool, debugLines);
         const pool = api === 'callback' ? createResilientPool(options) : createPromisePool(options);
         const warns: OptionClampedWarning[] = [];
         const onWarn = (w: OptionClampedWarning) => warns.push(w);
@@ -489,15 +510,18 @@ describe('stats() and events after real faults', T, () => {
           assert.equal(w.requested, 60_000);
           assert.ok(typeof w.applied === 'number' && w.applied < 5_000, `applied ${w.applied}`);
           assert.equal(w.applied, 4_500); // 10 % margin below 5 s
-          assert.match(w.message, /wait_timeout \(5 s\)/);
-          // The default maxLifetime (30 min) is clamped too.
+          // One unit in the message: ms, as the options.
+          assert.equal(w.message, `idleTimeout 60000 ms is above the server's wait_timeout (5000 ms); using 4500 ms (connections idle longer would be closed by the server or network)`);
+          // The default maxLifetime (30 min) is clamped too, without a warning: a debug line only.
           assert.deepEqual(
             warns.map((x) => [x.option, x.applied]),
-            [
-              ['idleTimeout', 4_500],
-              ['maxLifetime', 4_500],
-            ],
+            [['idleTimeout', 4_500]],
           );
+          assert.equal(debugLines.filter((l) => /resilient-mysql-pool:pool maxLifetime 1800000 ms is above .*using 4500 ms.*\[the default: no warning\]/.test(l)).length, 1, debugLines.join('\n'));
+          assert.equal(debugLines.filter((l) => /resilient-mysql-pool:pool warning: idleTimeout 60000 ms/.test(l)).length, 1, debugLines.join('\n'));
+          // The version as the server names itself (MariaDB's handshake says 5.5.5-10.x).
+          assert.match(pool.effectiveLimits().server?.version ?? '', /^\d+\.\d+\.\d+/);
+          assert.ok(!pool.effectiveLimits().server?.version.startsWith('5.5.5-'), pool.effectiveLimits().server?.version);
           const limits = pool.effectiveLimits();
           assert.equal(limits.idleTimeout, 4_500);
           assert.equal(limits.maxLifetime, 4_500);
@@ -505,6 +529,7 @@ describe('stats() and events after real faults', T, () => {
           assert.equal(limits.server?.waitTimeout, 5_000);
           assert.equal(limits.server?.flavor, server.flavor);
         } finally {
+          restoreDebug();
           if (api === 'callback') await endPool(pool as ResilientPool, 15_000);
           else await bounded((pool as ReturnType<typeof createPromisePool>).end(), 15_000, 'promise pool end()');
         }
