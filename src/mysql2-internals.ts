@@ -197,9 +197,20 @@ export const MYSQL2_OPTION_NAMES: ReadonlySet<string> = new Set([
   'queueLimit', 'resetOnRelease', 'waitForConnections', 'jsonStrings', 'gracefulEnd',
 ]);
 
-/** The plain Connection methods, for calls the pool makes itself (bypassing per-instance hooks). */
-export const connectionQuery = Connection.prototype.query as (this: PoolConnection, ...args: unknown[]) => unknown;
-export const connectionExecute = Connection.prototype.execute as (this: PoolConnection, ...args: unknown[]) => unknown;
+type Method = (this: PoolConnection, ...args: unknown[]) => unknown;
+
+/**
+ * The plain Connection methods, for calls the pool makes itself (bypassing per-instance hooks). Looked up on the
+ * prototype at each call, not captured at load: APM instrumentation (OpenTelemetry's instrumentation-mysql2, which
+ * wraps mysql2's connection prototype, and unwraps it on disable()) then applies to this pool's connections exactly
+ * as to mysql2's own, whenever it is switched on or off.
+ */
+export function connectionQuery(this: PoolConnection, ...args: unknown[]): unknown {
+  return (Connection.prototype.query as Method).apply(this, args);
+}
+export function connectionExecute(this: PoolConnection, ...args: unknown[]): unknown {
+  return (Connection.prototype.execute as Method).apply(this, args);
+}
 
 /** mysql2's runtime classes that its typings declare only as interfaces. */
 export const ConnectionConfigClass = (mysql2 as unknown as { ConnectionConfig: new (options: object) => ConnectionConfig })

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { PoolConnection } from 'mysql2';
 import {
   AggregationTemporality,
@@ -28,25 +28,16 @@ import { DURATION_BUCKETS } from '../../src/metrics.js';
 import { endPool, run, type AppError } from '../support/chaos.js';
 import { bounded } from '../support/wait.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { usePrivateServer } from '../support/private-server.js';
 
 const T = { timeout: 60_000 };
 const POOL = 'db.client.connection.pool.name';
 const STATE = 'db.client.connection.state';
 
-let server: TestServer;
+const server = usePrivateServer();
 
-before(
-  async () => {
-    server = await startServer();
-  },
-  { timeout: 90_000 },
-);
-
-after(async () => {
-  await server?.close();
-  await assertNoHandlesLeft();
-});
+// Last, with the server closed (usePrivateServer's after() runs first): no socket or timer is left.
+after(() => assertNoHandlesLeft());
 
 /** A reader the test drives: collect() runs every observable callback and returns what the SDK would export. */
 class TestReader extends MetricReader {

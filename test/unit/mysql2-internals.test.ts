@@ -114,9 +114,27 @@ describe('mysql2 prototypes', () => {
     assert.ok(Object.prototype.isPrototypeOf.call(Connection.prototype, PoolConnection.prototype));
   });
 
-  test('the plain Connection query/execute are exported', () => {
-    assert.equal(connectionQuery, Connection.prototype.query);
-    assert.equal(connectionExecute, Connection.prototype.execute);
+  test('connectionQuery/connectionExecute call whatever Connection.prototype holds at call time', () => {
+    // As an APM instrumentation does: wrap the prototype's method after this module has loaded, then unwrap it.
+    const proto = Object.getPrototypeOf(Connection.prototype).query === Connection.prototype.query
+      ? Object.getPrototypeOf(Connection.prototype)
+      : Connection.prototype;
+    for (const [name, call] of [['query', connectionQuery], ['execute', connectionExecute]] as const) {
+      const original = proto[name];
+      const self = {} as never;
+      const seen: unknown[] = [];
+      proto[name] = function (this: unknown, ...args: unknown[]) {
+        seen.push(this, ...args);
+        return 'wrapped';
+      };
+      try {
+        assert.equal(call.call(self, 'SELECT 1', 'cb'), 'wrapped', name);
+        assert.deepEqual(seen, [self, 'SELECT 1', 'cb']);
+      } finally {
+        proto[name] = original;
+      }
+      assert.equal(Connection.prototype[name], original);
+    }
   });
 
   test('the Pool class has the methods ResilientPool overrides', () => {
