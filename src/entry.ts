@@ -14,23 +14,32 @@ import type { Flavor } from './error-table.js';
  */
 export type EntryState = 'connecting' | 'idle' | 'validating' | 'busy' | 'releasing' | 'closed';
 
-/** Why a connection was closed; the labels used in logs, events and stats. */
-export type CloseReason =
-  | 'lifetime'
-  | 'idle'
-  | 'max-idle'
-  | 'ping-failed'
-  | 'ping-timeout'
-  | 'presumed-dead'
-  | 'broken'
-  | 'busy-on-release'
-  | 'in-transaction'
-  | 'reset-failed'
-  | 'retired'
-  | 'user-destroy'
-  | 'pool-end'
-  | 'connect-failed'
-  | 'error';
+/**
+ * Why the pool closed a connection: the `evict` event's reason, the keys of `stats().destroyed`, the
+ * `reason` attribute of the closed-connections metric. The README's `evict` row lists exactly these
+ * (test/unit/stats.test.ts checks it).
+ */
+export const EVICT_REASONS = [
+  'lifetime',
+  'idle',
+  'max-idle',
+  'ping-failed',
+  'ping-timeout',
+  'presumed-dead',
+  'broken',
+  'busy-on-release',
+  'in-transaction',
+  'reset-failed',
+  'retired',
+  'user-destroy',
+  'pool-end',
+  'error',
+] as const;
+
+export type EvictReason = (typeof EVICT_REASONS)[number];
+
+/** Why a connection was closed; the labels used in logs. `connect-failed` (a handshake that failed) is logged only: no `evict`, not counted in stats().destroyed. */
+export type CloseReason = EvictReason | 'connect-failed';
 
 let nextId = 1;
 

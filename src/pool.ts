@@ -724,13 +724,17 @@ export class ResilientPool extends PoolClass {
         log.connection('%s ping timed out after %d ms', entry, this.opts.pingTimeout);
         resolve(false);
       }, this.opts.pingTimeout);
+      const sent = this.clock.now();
       entry.conn.ping((err: unknown) => {
         if (settled) return;
         settled = true;
         this.clock.clearTimeout(timer);
-        // Alive as of now (and the server's idle clock was reset by the ping).
-        if (!err) entry.lastUsedAt = this.clock.now();
-        if (err) {
+        if (!err) {
+          // Alive as of now (and the server's idle clock was reset by the ping).
+          const now = this.clock.now();
+          log.connection('%s ping ok in %d ms (idle %d ms)', entry, Math.round(now - sent), Math.round(sent - entry.lastUsedAt));
+          entry.lastUsedAt = now;
+        } else {
           entry.closeReason = 'ping-failed';
           this.stats_.pingFailed();
           log.connection('%s ping failed: %s', entry, (err as Error).message);

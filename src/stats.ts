@@ -1,23 +1,37 @@
 import type { CloseReason } from './entry.js';
 import type { RetryKind } from './retry.js';
 
-/** What `pool.stats()` returns: plain data, cheap to read and to export. */
+/**
+ * What `pool.stats()` returns: plain data, cheap to read, and JSON-safe (`JSON.stringify` keeps every value).
+ * Counts are connections or callers; every duration is in milliseconds.
+ *
+ * The gauges are read at the call. A connection released in this tick is still `inUse`: it is checked and
+ * returned on the next tick (then `idle`, or closed), though a `getConnection()` in the same tick already gets
+ * it without queueing. `total` also counts connections being opened, so `total >= idle + inUse`.
+ */
 export interface PoolStats {
-  /** Open connections (idle + in use + being checked). */
+  /** Open connections: idle, in use, being checked, and being opened. */
   total: number;
+  /** Connections waiting in the pool for a caller. */
   idle: number;
+  /** Connections checked out (by a caller or a pool-level query), being checked on their way out, or released this tick. */
   inUse: number;
   /** Callers waiting for a connection. */
   waiting: number;
-  /** Counters since the pool was created. */
+  /** Counters since the pool was created. Connections opened. */
   created: number;
+  /** Connections closed, by reason (the `evict` reasons). */
   destroyed: Partial<Record<CloseReason, number>>;
+  /** Connection attempts that failed. */
   connectFailures: number;
+  /** Checkout pings sent, and those that failed or timed out. */
   pings: number;
   pingFailures: number;
+  /** Pool-level calls retried, by kind. */
   retries: Partial<Record<RetryKind, number>>;
   /** Errors passed on to callers by pool-level query/execute after any retries. */
   errorsSurfaced: number;
+  /** Checkouts that got a connection. */
   acquires: number;
   /** Checkouts that failed, whatever the reason (timeouts included). */
   acquireFailures: number;
@@ -25,8 +39,13 @@ export interface PoolStats {
   acquireTimeouts: number;
   /** Checkouts held longer than leakDetectionThreshold (each reported once). */
   leaks: number;
-  /** Time from asking for a connection to getting one, in ms. `histogram` counts per bucket (not cumulative): bucket i holds waits in (le[i-1], le[i]]. */
-  acquireWait: { p50: number; p99: number; max: number; sum: number; histogram: { le: number; count: number }[] };
+  /**
+   * Time from asking for a connection to getting one, in ms: `p50`, `p99` (the upper bound of the bucket holding
+   * the quantile, at most `max`), `max`, `sum`. `histogram` counts per bucket (not cumulative): bucket i holds waits
+   * in (le[i-1], le[i]] ms; the last bucket's `le` is the string `'+Inf'` (as in Prometheus; `Infinity` would
+   * become `null` in JSON).
+   */
+  acquireWait: { p50: number; p99: number; max: number; sum: number; histogram: { le: number | '+Inf'; count: number }[] };
 }
 
 /** Upper bounds (ms) of the acquire-wait histogram buckets; the last is +Infinity. */
@@ -138,7 +157,7 @@ export class Stats {
         p99: this.quantile(0.99),
         max: this.maxWait,
         sum: this.sumWait,
-        histogram: BUCKETS.map((le, i) => ({ le, count: this.waits[i]! })),
+        histogram: BUCKETS.map((le, i) => ({ le: le === Infinity ? ('+Inf' as const) : le, count: this.waits[i]! })),
       },
     };
   }

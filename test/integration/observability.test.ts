@@ -369,10 +369,11 @@ describe('stats() and events after real faults', T, () => {
       assert.ok(s.acquireWait.p50 < HOLD - 50, `p50 ${s.acquireWait.p50}`);
       // Per-bucket counts (not cumulative): exactly one wait above 100 ms, and it sits in the bucket holding max.
       const hist = s.acquireWait.histogram;
-      assert.equal(hist.filter((h) => h.le > 100).reduce((n, h) => n + h.count, 0), 1);
-      const bucketOfMax = hist.find((h) => s.acquireWait.max <= h.le)!;
+      const upper = (h: { le: number | '+Inf' }) => (h.le === '+Inf' ? Infinity : h.le);
+      assert.equal(hist.filter((h) => upper(h) > 100).reduce((n, h) => n + h.count, 0), 1);
+      const bucketOfMax = hist.find((h) => s.acquireWait.max <= upper(h))!;
       assert.equal(bucketOfMax.count, 1);
-      assert.equal(hist.at(-1)!.le, Infinity);
+      assert.equal(hist.at(-1)!.le, '+Inf');
       assert.equal(sumHistogram(s), 2);
 
       // Pool-level queries check out too: every checkout is counted.
@@ -664,6 +665,8 @@ describe('debug namespaces', T, () => {
       has('connection', new RegExp(`#\\d+\\(thread ${thread}\\) closed: broken`));
     }
     has('connection', /closed: pool-end/);
+    // A successful checkout ping, with its round trip and how long the connection had been idle.
+    has('connection', /#\d+\(thread \d+\) ping ok in \d+ ms \(idle \d+ ms\)/);
     // :retry: what was retried and why, and what was not and why.
     has('retry', /query attempt 1 failed \(\S+: .*\), retrying \(a plain read\)/);
     has('retry', /query attempt 1 failed \(.*\), not retried: a write whose outcome is unknown is never retried/);

@@ -165,7 +165,7 @@ export interface DebugChildReport {
 
 /**
  * Run in a child process with DEBUG=resilient-mysql-pool:* (stderr is the log): a read killed mid-flight (retried),
- * a write killed mid-flight (not retried), pools configured with the password as an option, inside a `uri` and as a
+ * a write killed mid-flight (not retried), a checkout ping that succeeds, pools configured with the password as an option, inside a `uri` and as a
  * URI string, and a connect refused for a wrong password. `OBS_TARGET` holds `{ host, port, database, flavor }`; the
  * KILLs are issued as root (no password) over a separate plain mysql2 connection.
  */
@@ -199,6 +199,13 @@ export async function debugChildMain(): Promise<void> {
       await new Promise<void>((resolve, reject) => other.query('SELECT 1', (err: Error | null) => (err ? reject(err) : resolve())));
       await new Promise((resolve) => other.end(resolve));
     }
+
+    // pingSkipWindow 0: the second checkout pings, and a successful ping is logged too.
+    const pinged = createResilientPool({ host, port, database, user: OBS_USER, password: OBS_PASSWORD, connectionLimit: 1, pingSkipWindow: 0 });
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve, reject) => pinged.query('SELECT 1', (err: Error | null) => (err ? reject(err) : resolve())));
+    }
+    await new Promise((resolve) => pinged.end(resolve));
 
     const wrong = createResilientPool({ host, port, database, user: OBS_USER, password: WRONG_PASSWORD, connectionLimit: 1 });
     const wrongPasswordError = await new Promise<{ code?: unknown }>((resolve) =>

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EVICT_REASONS, type CloseReason, type EvictReason } from '../../src/entry.js';
 import { Stats } from '../../src/stats.js';
 
 const NOW = { total: 0, idle: 0, busy: 0, waiting: 0 };
-const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, Infinity];
+const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, '+Inf'] as const;
 
 /** The histogram as { le: count } for the non-empty buckets. */
-function nonEmpty(histogram: { le: number; count: number }[]): Record<string, number> {
+function nonEmpty(histogram: { le: number | '+Inf'; count: number }[]): Record<string, number> {
   return Object.fromEntries(histogram.filter((b) => b.count > 0).map((b) => [String(b.le), b.count]));
 }
 
@@ -85,6 +88,31 @@ describe('Stats counters', () => {
   });
 });
 
+describe('stats() as JSON', () => {
+  test('every value survives JSON.stringify (no Infinity or NaN turned into null)', () => {
+    const s = new Stats();
+    s.acquired(60_000);
+    s.acquired(0.01);
+    s.created(3);
+    s.destroyed('idle');
+    const r = s.read(NOW);
+    assert.deepEqual(JSON.parse(JSON.stringify(r)), r);
+    assert.equal(r.acquireWait.histogram.at(-1)!.le, '+Inf');
+  });
+});
+
+describe('README', () => {
+  test("the `evict` row lists exactly the evict reasons (EVICT_REASONS), and CloseReason adds only 'connect-failed'", () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `evict`'));
+    assert.ok(row, 'README has no `evict` row in its events table');
+    const listed = [...row.split('|')[2]!.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+    assert.deepEqual(listed, [...EVICT_REASONS]);
+    const extra: Exclude<CloseReason, EvictReason> = 'connect-failed';
+    assert.equal(extra, 'connect-failed');
+  });
+});
+
 describe('Stats acquire-wait quantiles', () => {
   test('known mix: p50, p99, max and buckets', () => {
     const s = new Stats();
@@ -135,11 +163,11 @@ describe('Stats acquire-wait quantiles', () => {
     assert.deepEqual(nonEmpty(s.read(NOW).acquireWait.histogram), { '0.05': 1, '1': 1, '2.5': 1, '10000': 1 });
   });
 
-  test('waits above the last finite bucket land in +Infinity; quantile reports max', () => {
+  test("waits above the last finite bucket land in the '+Inf' bucket; quantile reports max", () => {
     const s = new Stats();
     s.acquired(60_000);
     const r = s.read(NOW);
-    assert.deepEqual(nonEmpty(r.acquireWait.histogram), { Infinity: 1 });
+    assert.deepEqual(nonEmpty(r.acquireWait.histogram), { '+Inf': 1 });
     assert.equal(r.acquireWait.p50, 60_000);
     assert.equal(r.acquireWait.p99, 60_000);
   });
