@@ -668,7 +668,7 @@ interface Stats {
   acquires: number;
   errorsSurfaced: number;
   destroyed: Record<string, number>;
-  acquireWait: { sum: number; histogram: Array<{ le: number | null; count: number }> };
+  acquireWait: { sum: number; histogram: Array<{ le: number | '+Inf'; count: number }> };
 }
 
 /** A callback pool for the metrics examples, which use `pool` without creating it. */
