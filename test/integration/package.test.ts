@@ -396,7 +396,7 @@ export const promisePool: mysqlPromise.Pool = promiseLib.createResilientPool({ h
 });
 
 describe('npm pack', () => {
-  test('publishes only dist/ (no source maps), README.md, LICENSE and package.json; every export target is included', () => {
+  test('publishes only dist/ (no source maps), README.md, CHANGELOG.md, LICENSE and package.json; every export target is included', () => {
     // npm when run by npm (npm test), else the npm on PATH. --ignore-scripts: no prepack output in the JSON.
     const execpath = process.env.npm_execpath;
     const viaCli = execpath && /npm-cli\.c?js$/.test(basename(execpath));
@@ -420,8 +420,8 @@ describe('npm pack', () => {
     }
 
     const allowed = (f: string) =>
-      (f.startsWith('dist/') && !f.endsWith('.map')) || f === 'README.md' || f === 'LICENSE' || f === 'package.json';
-    assert.deepEqual(files.filter((f) => !allowed(f)), [], 'files outside dist/**, README.md, LICENSE, package.json');
+      (f.startsWith('dist/') && !f.endsWith('.map')) || f === 'README.md' || f === 'CHANGELOG.md' || f === 'LICENSE' || f === 'package.json';
+    assert.deepEqual(files.filter((f) => !allowed(f)), [], 'files outside dist/**, README.md, CHANGELOG.md, LICENSE, package.json');
     for (const f of ['package.json', 'LICENSE', ...exportTargets()]) {
       assert.ok(files.includes(f), `${f} is published (${files.length} files: ${files.join(', ')})`);
     }

@@ -1,0 +1,118 @@
+// The Node matrix (npm run test:matrix; .ci/run runs it after the full suite on the machine's Node 20): the unit
+// tests, the parity suite and the core chaos tests on Node 18, 22 and 24, and the Kysely tests against Kysely 0.29
+// (installed under the npm alias kysely-0.29; it needs Node 22) on Node 22. The Node binaries come from the npm
+// registry (scripts/node-binary.mjs: exact versions, installed into .tmp/ once).
+//
+// Each integration file runs in its own `node --test` process, one at a time (Node 18's test runner has no
+// --test-concurrency, and every file starts its own private server); the unit tests run in one process. The
+// directory of the Node under test goes first on PATH, so a test that spawns `node` gets the same version.
+//
+// Usage: node scripts/matrix.mjs [--node 18,22,24] [--suite unit,parity,chaos,kysely-0.29]
+// Needs dist/ (npm run build) for the files that load the built package.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NODE_VERSIONS, nodeBinary } from './node-binary.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const unitFiles = readdirSync(path.join(root, 'test', 'unit'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .sort()
+  .map((f) => `test/unit/${f}`);
+
+/** What each suite runs: `together` files in one process, else one process per file; `env` for them. */
+const SUITES = {
+  unit: { files: unitFiles, together: true },
+  parity: { files: ['test/integration/parity.test.ts'] },
+  chaos: {
+    files: ['test/integration/chaos-server.test.ts', 'test/integration/chaos-network.test.ts', 'test/integration/chaos-outage.test.ts'],
+  },
+  'kysely-0.29': { files: ['test/integration/kysely.test.ts'], env: { KYSELY_PACKAGE: 'kysely-0.29' } },
+};
+
+const PLAN = [
+  { major: 18, suites: ['unit', 'parity', 'chaos'] },
+  { major: 22, suites: ['unit', 'parity', 'chaos', 'kysely-0.29'] },
+  { major: 24, suites: ['unit', 'parity', 'chaos'] },
+];
+
+/** A hung file fails its step instead of holding the whole CI run. */
+const FILE_TIMEOUT_MS = 10 * 60_000;
+
+function parseArgs(argv) {
+  const opts = { node: undefined, suite: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--node') opts.node = value().split(',').map(Number);
+    else if (flag === '--suite') opts.suite = value().split(',');
+    else {
+      console.error(`matrix: unknown argument ${argv[i]}`);
+      process.exit(2);
+    }
+  }
+  for (const s of opts.suite ?? []) {
+    if (!SUITES[s]) {
+      console.error(`matrix: unknown suite ${s}; known: ${Object.keys(SUITES).join(', ')}`);
+      process.exit(2);
+    }
+  }
+  for (const n of opts.node ?? []) {
+    if (!NODE_VERSIONS[n]) {
+      console.error(`matrix: no Node ${n}; known: ${Object.keys(NODE_VERSIONS).join(', ')}`);
+      process.exit(2);
+    }
+  }
+  return opts;
+}
+
+function runStep(node, label, files, env) {
+  const started = Date.now();
+  console.log(`\n--- matrix: node ${label}: ${files.length === 1 ? files[0] : `${files.length} files`}`);
+  const r = spawnSync(node, ['--import', 'tsx', '--test', ...files], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env, PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}` },
+    timeout: FILE_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const ok = r.status === 0;
+  const why = r.error ? `${r.error.message}` : r.signal ? `signal ${r.signal}` : `exit ${r.status}`;
+  return { label, what: files.length === 1 ? files[0] : `${files.length} unit files`, ok, why, seconds };
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const results = [];
+const started = Date.now();
+for (const { major, suites } of PLAN) {
+  if (opts.node && !opts.node.includes(major)) continue;
+  let node;
+  try {
+    node = nodeBinary(major, (msg) => console.log(`matrix: ${msg}`));
+  } catch (err) {
+    results.push({ label: `${major}`, what: 'install', ok: false, why: err.message, seconds: 0 });
+    continue;
+  }
+  const label = NODE_VERSIONS[major];
+  for (const name of suites) {
+    if (opts.suite && !opts.suite.includes(name)) continue;
+    const suite = SUITES[name];
+    const env = suite.env ?? {};
+    if (suite.together) results.push({ ...runStep(node, label, suite.files, env), suite: name });
+    else for (const file of suite.files) results.push({ ...runStep(node, label, [file], env), suite: name });
+  }
+}
+
+console.log('\nmatrix summary');
+for (const r of results) {
+  console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} node ${r.label.padEnd(8)} ${(r.suite ?? '').padEnd(12)} ${r.what.padEnd(42)} ${r.seconds.toFixed(0).padStart(4)} s${r.ok ? '' : `  (${r.why})`}`);
+}
+console.log(`matrix: ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+if (results.length === 0) {
+  console.error('matrix: nothing selected');
+  process.exit(2);
+}
+process.exit(results.every((r) => r.ok) ? 0 : 1);
