@@ -3,28 +3,23 @@
 // (installed under the npm alias kysely-0.29; it needs Node 22) on Node 22. The Node binaries come from the npm
 // registry (scripts/node-binary.mjs: exact versions, installed into .tmp/ once).
 //
-// Each integration file runs in its own `node --test` process, one at a time (Node 18's test runner has no
-// --test-concurrency, and every file starts its own private server); the unit tests run in one process. The
+// Each file runs in its own `node --test` process, one at a time (Node 18's test runner has no --test-concurrency,
+// and every integration file starts its own private server); test/unit/all.ts loads every unit test file. The
 // directory of the Node under test goes first on PATH, so a test that spawns `node` gets the same version.
 //
 // Usage: node scripts/matrix.mjs [--node 18,22,24] [--suite unit,parity,chaos,kysely-0.29]
 // Needs dist/ (npm run build) for the files that load the built package.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_VERSIONS, nodeBinary } from './node-binary.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const unitFiles = readdirSync(path.join(root, 'test', 'unit'))
-  .filter((f) => f.endsWith('.test.ts'))
-  .sort()
-  .map((f) => `test/unit/${f}`);
-
-/** What each suite runs: `together` files in one process, else one process per file; `env` for them. */
+/** What each suite runs, one `node --test` process per file; `env` for them. */
 const SUITES = {
-  unit: { files: unitFiles, together: true },
+  // Every test/unit/*.test.ts, in one process (as npm test runs them).
+  unit: { files: ['test/unit/all.ts'] },
   parity: { files: ['test/integration/parity.test.ts'] },
   chaos: {
     files: ['test/integration/chaos-server.test.ts', 'test/integration/chaos-network.test.ts', 'test/integration/chaos-outage.test.ts'],
@@ -68,10 +63,10 @@ function parseArgs(argv) {
   return opts;
 }
 
-function runStep(node, label, files, env) {
+function runStep(node, label, file, env) {
   const started = Date.now();
-  console.log(`\n--- matrix: node ${label}: ${files.length === 1 ? files[0] : `${files.length} files`}`);
-  const r = spawnSync(node, ['--import', 'tsx', '--test', ...files], {
+  console.log(`\n--- matrix: node ${label}: ${file}`);
+  const r = spawnSync(node, ['--import', 'tsx', '--test', file], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, ...env, PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}` },
@@ -81,7 +76,7 @@ function runStep(node, label, files, env) {
   const seconds = (Date.now() - started) / 1000;
   const ok = r.status === 0;
   const why = r.error ? `${r.error.message}` : r.signal ? `signal ${r.signal}` : `exit ${r.status}`;
-  return { label, what: files.length === 1 ? files[0] : `${files.length} unit files`, ok, why, seconds };
+  return { label, what: file, ok, why, seconds };
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -101,8 +96,7 @@ for (const { major, suites } of PLAN) {
     if (opts.suite && !opts.suite.includes(name)) continue;
     const suite = SUITES[name];
     const env = suite.env ?? {};
-    if (suite.together) results.push({ ...runStep(node, label, suite.files, env), suite: name });
-    else for (const file of suite.files) results.push({ ...runStep(node, label, [file], env), suite: name });
+    for (const file of suite.files) results.push({ ...runStep(node, label, file, env), suite: name });
   }
 }
 
