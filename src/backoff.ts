@@ -80,6 +80,11 @@ export class Backoff {
     return wait > 0 ? { do: 'wait', ms: wait } : CONNECT;
   }
 
+  /** Whether failFast can return an error at all (a connect failed and none is in flight): a cheap check first. */
+  mayFailFast(): boolean {
+    return this.failures > 0 && this.inFlight === 0;
+  }
+
   /** The last connect error if a caller arriving now should get it at once (outage, fresh, nothing in flight). */
   failFast(now: number, hasConnections: boolean): Error | undefined {
     if (this.failures === 0 || this.inFlight > 0 || hasConnections) return undefined;

@@ -119,6 +119,14 @@ export class ResilientPool extends PoolClass {
   /** The running "is the server read-only?" check, if any (see verifyReadOnly). */
   private readOnlyCheck: { since: number; verdict: Promise<boolean | undefined>; timer: TimerHandle } | undefined;
 
+  /**
+   * Connections released with nobody waiting, kept out of generic-pool until the event loop turns: a call made
+   * meanwhile (the next query of a promise chain, of a callback) takes one at once, without generic-pool's
+   * promise round trip. The rest go back to generic-pool (flushRecent).
+   */
+  private readonly recent: PoolEntry[] = [];
+  private flushScheduled = false;
+
   private waiters: Waiter[] = [];
   private waiterHead = 0;
   private waiting = 0;
@@ -284,11 +292,13 @@ export class ResilientPool extends PoolClass {
         return;
       }
     }
+    const now = this.clock.now();
+    if (!mustWait && this.waiting === 0 && this.recent.length > 0 && this.takeRecent(cb, now)) return;
     // Server down and nothing open or opening: fail fast with the real error,
     // if it is fresh (see backoff.ts); otherwise this caller dials (or joins
     // the attempt in flight) and waits for the outcome.
-    const now = this.clock.now();
-    const failure = this.backoff.failFast(now, this.hasConnections());
+    // (Connects failing is rare: the walk over the connections is done only then.)
+    const failure = this.backoff.mayFailFast() ? this.backoff.failFast(now, this.hasConnections()) : undefined;
     if (failure) {
       this.stats_.acquireFailed();
       process.nextTick(cb, failure);
@@ -306,6 +316,43 @@ export class ResilientPool extends PoolClass {
   }
 
   /**
+   * The checkout of a connection released a moment ago: a few reads, no promise, no waiter record. The
+   * connection is handed out without a ping under the same conditions as generic-pool's validation would
+   * (validate()); one that needs a check goes back to generic-pool, which pings or drops it.
+   */
+  private takeRecent(cb: Waiter['cb'], now: number): boolean {
+    for (let entry = this.recent.pop(); entry; entry = this.recent.pop()) {
+      if (this.usableWithoutPing(entry, now)) {
+        entry.state = 'busy';
+        this.held++;
+        markCheckedOut(entry.conn);
+        this.stats_.acquired(0);
+        this.emit('acquire', entry.conn);
+        process.nextTick(answerAsync, cb, entry);
+        return true;
+      }
+      void this.gp.release(entry);
+    }
+    return false;
+  }
+
+  /** What validate() lets through without a ping. */
+  private usableWithoutPing(entry: PoolEntry, now: number): boolean {
+    return (
+      entry.state === 'idle' &&
+      this.idleCloseReason(entry, now) === undefined &&
+      now - entry.lastUsedAt < this.opts.pingSkipWindow &&
+      entry.lastUsedAt > this.suspectBefore
+    );
+  }
+
+  private readonly flushRecent = (): void => {
+    this.flushScheduled = false;
+    for (const entry of this.recent) void this.gp.release(entry);
+    this.recent.length = 0;
+  };
+
+  /**
    * Asks generic-pool for one more connection if the callers waiting outnumber
    * what is already coming: acquires in flight plus connections being released
    * (a query issued from the previous one's callback gets that connection back
@@ -314,6 +361,8 @@ export class ResilientPool extends PoolClass {
   private requestFromGenericPool(): void {
     if (this.inFlight + this.releasing >= this.waiting) return;
     this.inFlight++;
+    // Connections released a moment ago go back first, so generic-pool hands them out rather than open new ones.
+    if (this.recent.length > 0) this.flushRecent();
     this.gp.acquire().then(this.onResource, this.onAcquireRejected);
   }
 
@@ -530,6 +579,14 @@ export class ResilientPool extends PoolClass {
       return;
     }
     entry.state = 'idle';
+    if (this.waiting === 0 && !check) {
+      this.recent.push(entry);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flushRecent);
+      }
+      return;
+    }
     void this.gp.release(entry);
     this.requestFromGenericPool();
   }
@@ -786,6 +843,12 @@ export class ResilientPool extends PoolClass {
    */
   private closeEntry(entry: PoolEntry, reason: CloseReason): void {
     if (!this.entries.delete(entry)) return;
+    const parked = this.recent.indexOf(entry);
+    if (parked >= 0) {
+      // Still borrowed from generic-pool: give its slot back now.
+      this.recent.splice(parked, 1);
+      void this.gp.destroy(entry);
+    }
     this.stopLeakWatch(entry);
     if (entry.state === 'busy') this.held--;
     this.stats_.returned(entry, this.clock);
@@ -898,6 +961,7 @@ export class ResilientPool extends PoolClass {
         askReadOnly(on, finish);
         return;
       }
+      if (this.recent.length > 0) this.flushRecent();
       this.gp.acquire().then(
         (resource) => {
           if (resource instanceof CreateFailure) {
@@ -1061,11 +1125,12 @@ export class ResilientPool extends PoolClass {
 
 // Pool-level query/execute, assigned on the prototype so the class keeps
 // mysql2's typed overloads (a `(...args: any[])` method would erase them).
-ResilientPool.prototype.query = function query(this: ResilientPool, ...args: unknown[]) {
-  return runPoolCommand(this, 'query', args);
+// Three named parameters, not `...args`: no array per call (only the first three arguments are read).
+ResilientPool.prototype.query = function query(this: ResilientPool, sql: unknown, values?: unknown, cb?: unknown) {
+  return runPoolCommand(this, 'query', sql, values, cb as never);
 } as ResilientPool['query'];
-ResilientPool.prototype.execute = function execute(this: ResilientPool, ...args: unknown[]) {
-  return runPoolCommand(this, 'execute', args);
+ResilientPool.prototype.execute = function execute(this: ResilientPool, sql: unknown, values?: unknown, cb?: unknown) {
+  return runPoolCommand(this, 'execute', sql, values, cb as never);
 } as ResilientPool['execute'];
 
 /** generic-pool's `max` for a mysql2 connectionLimit (0: no limit). */
@@ -1101,6 +1166,15 @@ function checkConnectionLimit(value: unknown, minConnections: number): number {
 function answer(waiter: Waiter, err: Error | null, entry?: PoolEntry): void {
   try {
     waiter.cb(err, entry);
+  } catch (thrown) {
+    rethrowLater(thrown);
+  }
+}
+
+/** A checkout answered from takeRecent, on the next tick as every checkout is. */
+function answerAsync(cb: Waiter['cb'], entry: PoolEntry): void {
+  try {
+    cb(null, entry);
   } catch (thrown) {
     rethrowLater(thrown);
   }

@@ -239,7 +239,7 @@ class Attempt {
       return;
     }
     const action = classifyWith(err, this.entry.flavor, this.call.pool.opts.classifyError);
-    const facts: FailureFacts = { action, finalSql: this.finalSql };
+    const facts: FailureFacts = { action, finalSql: () => this.finalSql() };
     if (sent && action?.others === 'retire-if-read-only') {
       // A read-only refusal is a failover only if the server says it is read-only. Until it answers, this
       // connection is kept out of the pool; it is the pool's own (no caller holds it), so when it is still usable
@@ -284,10 +284,10 @@ class Attempt {
    * `queryFormat` into the command's `sql` before sending it; execute's command holds the template (named
    * placeholders converted), its values travel bound. Read only when a retry decision depends on it.
    */
-  readonly finalSql = (): string | undefined => {
+  finalSql(): string | undefined {
     const sql = this.cmd?.sql;
     return typeof sql === 'string' ? sql : undefined;
-  };
+  }
 
   /** For execute, whose `timeout` mysql2 does not enforce: fail like mysql2's query timeout. */
   enforceTimeout(ms: number): void {
@@ -320,9 +320,7 @@ function idempotentOf(sql: unknown): boolean | undefined {
  * `(options)`, with or without a callback. Returns the Query like mysql2's
  * `pool.query` (execute returns nothing, as in mysql2).
  */
-export function runPoolCommand(pool: ResilientPool, kind: 'query' | 'execute', args: unknown[]): unknown {
-  const sql = args[0];
-  let [, values, cb] = args as [unknown, unknown, Callback | undefined];
+export function runPoolCommand(pool: ResilientPool, kind: 'query' | 'execute', sql: unknown, values: unknown, cb: Callback | undefined): unknown {
   if (typeof values === 'function') {
     cb = values as Callback;
     values = undefined;

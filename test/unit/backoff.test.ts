@@ -90,6 +90,20 @@ describe('Connect policy while the server is down (nothing open or opening)', ()
     assert.deepEqual(b.next(1_000 + FRESH_ERROR, false), { do: 'connect' });
   });
 
+  test('mayFailFast is false whenever failFast cannot return an error (the pool skips the call then)', () => {
+    const b = new Backoff();
+    assert.equal(b.mayFailFast(), false, 'nothing failed yet');
+    b.failed(new Error('ECONNREFUSED'), 1_000, one);
+    assert.equal(b.mayFailFast(), true);
+    assert.ok(b.failFast(1_000, false));
+    b.started();
+    assert.equal(b.mayFailFast(), false, 'an attempt in flight: callers join it');
+    assert.equal(b.failFast(1_000, false), undefined);
+    b.succeeded();
+    assert.equal(b.mayFailFast(), false, 'a connect succeeded');
+    assert.equal(b.failFast(1_000, false), undefined);
+  });
+
   test('one attempt in flight: later creates join it, and get its outcome', async () => {
     const b = new Backoff();
     b.failed(new Error('old'), 0, one);
