@@ -698,7 +698,9 @@ function __onListening() {
       // npm test runs scripts/test.mjs, which must take every file of both test folders.
       assert.equal(pkg.scripts.test, 'node scripts/test.mjs');
       const runner = readFileSync(join(root, 'scripts', 'test.mjs'), 'utf8');
-      assert.match(runner, /files\('test\/unit'\)/);
+      // The unit files through test/unit/all.ts, which loads every test/unit/*.test.ts.
+      assert.match(runner, /'test\/unit\/all\.ts'/);
+      assert.match(readFileSync(join(root, 'test', 'unit', 'all.ts'), 'utf8'), /readdirSync\(__dirname\)\s*\.filter\(\(f\) => f\.endsWith\('\.test\.ts'\)\)/);
       assert.match(runner, /files\('test\/integration'\)/);
     },
   },
