@@ -8,7 +8,7 @@
  * uses exactly. The password never appears in the report, its text or its errors.
  */
 import { computeLimits, type ServerInfo } from './limits.js';
-import { DEFAULTS, resolveOptions } from './options.js';
+import { DEFAULTS, OPTION_ERROR_CODES, resolveOptions } from './options.js';
 import type { DoctorOptions, DoctorReport, Source } from './doctor-report.js';
 import { DoctorError, errorCode, errorText, readServer, serverSection } from './doctor-server.js';
 import { addFindings } from './doctor-findings.js';
@@ -76,8 +76,9 @@ export async function doctor(url: string, opts: DoctorOptions = {}): Promise<Doc
     ({ mysql, resolved } = resolveOptions(url));
     resolved = { ...resolved, ...definedOnly(given) };
   } catch (err) {
-    const own = /^resilient-mysql-pool:/.test(errorText(err));
-    const code = errorCode(err, own ? 'ERR_INVALID_OPTION' : 'ERR_INVALID_URL');
+    // Option errors carry their code (OPTION_ERROR_CODES); anything else here is the URL's fault.
+    const code = errorCode(err, 'ERR_INVALID_URL');
+    const own = Object.hasOwn(OPTION_ERROR_CODES, code);
     const what = own ? `invalid option in URL ${masked}` : `invalid URL ${masked}`;
     throw new DoctorUsageError(`${what} (${code}): ${scrubUrlError(errorText(err), url)}`, code, err);
   }

@@ -23,8 +23,8 @@ export type { NodeHealth, NodeState, GaleraState } from './node-health.js';
 export { ResilientPool };
 export type { ResilientPoolConfig } from './pool.js';
 export { ResilientPromisePool } from './promise.js';
-export { DEFAULTS } from './options.js';
-export type { ResilientPoolOptions, ResilienceOptions } from './options.js';
+export { DEFAULTS, OPTION_ERROR_CODES } from './options.js';
+export type { ResilientPoolOptions, ResilienceOptions, OptionError, OptionErrorCode } from './options.js';
 export { ErrorCodes, PoolError, isOutcomeUnknown, isResilientError } from './errors.js';
 export type { ResilienceFields, AnnotatedError, ResilientError, PoolErrorCode } from './errors.js';
 // Not `export type *` (TypeScript 5.0+): the declarations stay readable by older TypeScript consumers.

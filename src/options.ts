@@ -221,6 +221,27 @@ export function resolveOptions(input: string | ResilientPoolOptions | undefined)
 }
 
 /**
+ * A connectionLimit assigned after creation (`pool.config.connectionLimit = n`, read when used, as in mysql2): a
+ * non-negative integer, not below minConnections (generic-pool keeps min open whatever max says). Unlike at creation,
+ * a numeric string is refused: this is a property of a running pool, not configuration text.
+ */
+export function checkConnectionLimit(value: unknown, minConnections: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw optionError(RangeError, 'OPTION_OUT_OF_RANGE', 'connectionLimit', value, `connectionLimit must be a non-negative integer, got ${String(value)}`);
+  }
+  if (value > 0 && value < minConnections) {
+    throw optionError(
+      RangeError,
+      'OPTION_CONFLICT',
+      'connectionLimit',
+      value,
+      `connectionLimit (${value}) must not be below minConnections (${minConnections})`,
+    );
+  }
+  return value;
+}
+
+/**
  * Spreads a connection URI into options the way mysql2 does: a URI string
  * becomes the options (query parameters included, e.g. `?connectionLimit=5`);
  * a `uri` key fills in what the object does not set. Done first, so pool

@@ -27,7 +27,7 @@ import {
   setGenericPoolMax,
   socketOf,
 } from './mysql2-internals.js';
-import { describeConfig, resolveOptions } from './options.js';
+import { checkConnectionLimit, describeConfig, resolveOptions } from './options.js';
 import type { ResilientPoolOptions, ResolvedOptions } from './options.js';
 import { Backoff, FRESH_ERROR } from './backoff.js';
 import { emitIsolated, rethrowLater } from './isolate.js';
@@ -1144,17 +1144,6 @@ function genericPoolMax(connectionLimit: number): number {
  */
 function setGenericPoolLimit(gp: genericPool.Pool<Resource>, connectionLimit: number): void {
   setGenericPoolMax(gp, genericPoolMax(connectionLimit));
-}
-
-/** A connectionLimit assigned after creation: a non-negative integer, not below minConnections (generic-pool keeps min open whatever max says). */
-function checkConnectionLimit(value: unknown, minConnections: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new RangeError(`resilient-mysql-pool: connectionLimit must be a non-negative integer, got ${String(value)}`);
-  }
-  if (value > 0 && value < minConnections) {
-    throw new RangeError(`resilient-mysql-pool: connectionLimit (${value}) must not be below minConnections (${minConnections})`);
-  }
-  return value;
 }
 
 /**

@@ -70,7 +70,7 @@ export { createResilientPoolCluster as createPoolCluster, ResilientPromisePoolCl
 export type { ResilientPoolClusterOptions };
 export { ResilientPool };
 export type { PoolStats };
-export type { ResilientPoolOptions, ResilienceOptions } from './options.js';
+export type { ResilientPoolOptions, ResilienceOptions, OptionError, OptionErrorCode } from './options.js';
 export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
 export { ErrorCodes, PoolError, isOutcomeUnknown, isResilientError } from './errors.js';
 export type { ResilienceFields, AnnotatedError, ResilientError, PoolErrorCode } from './errors.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { MYSQL2_OPTIONS, OWN_OPTIONS, type OptionSpec } from '../../src/option-spec.js';
-import { DEFAULTS, OPTION_ERROR_CODES, describeConfig, resolveOptions } from '../../src/options.js';
+import { DEFAULTS, OPTION_ERROR_CODES, checkConnectionLimit, describeConfig, resolveOptions } from '../../src/options.js';
 import type { OptionError, ResilientPoolOptions } from '../../src/options.js';
 import { docWithMarkers, generatedSections, sectionIn } from '../../scripts/options-table.js';
 import { ResilientPool } from '../../src/pool.js';
@@ -463,6 +463,27 @@ describe('ResilientPool construction does not make mysql2 warn', () => {
       await end(pool);
     }
     assert.deepEqual(errors, []);
+  });
+
+  test('pool.config.connectionLimit set after creation is checked, with the same codes', async () => {
+    const pool = new ResilientPool({ host: '127.0.0.1', port: 1, minConnections: 0, connectionLimit: 4 });
+    try {
+      const expectCode = (value: unknown, code: string) =>
+        assert.throws(
+          () => void (pool.config.connectionLimit = value as number),
+          (err: OptionError) => err instanceof RangeError && err.code === code && err.option === 'connectionLimit' && err.value === value,
+        );
+      expectCode(-1, 'OPTION_OUT_OF_RANGE');
+      expectCode(1.5, 'OPTION_OUT_OF_RANGE');
+      expectCode('3', 'OPTION_OUT_OF_RANGE');
+      pool.config.connectionLimit = 2;
+      assert.equal(pool.config.connectionLimit, 2);
+    } finally {
+      await end(pool);
+    }
+    // Below minConnections (a pool with minConnections > 0 would dial at once; the check itself needs no pool).
+    assert.equal(checkConnectionLimit(0, 3), 0, '0 is "no limit", not below minConnections');
+    assert.throws(() => checkConnectionLimit(2, 3), (err: OptionError) => err.code === 'OPTION_CONFLICT' && err.value === 2);
   });
 
   test('a URI string: nothing printed', async () => {
