@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as mysqlPromise from 'mysql2/promise';
-import type { FieldPacket, PoolConnection as PromisePoolConnection, QueryOptions } from 'mysql2/promise';
+import type { FieldPacket, PoolConnection as PromisePoolConnection, PoolNamespace as MysqlPromisePoolNamespace, QueryOptions } from 'mysql2/promise';
 import type { PoolConnection, PoolOptions } from 'mysql2';
 import type { PoolNamespace } from './cluster-call.js';
 import type { ResilientPoolCluster } from './cluster.js';
@@ -79,20 +79,25 @@ export class ResilientPromisePoolCluster extends EventEmitter {
     this.poolCluster.remove(pattern);
   }
 
-  of(pattern?: string | RegExp, selector?: string): ResilientPromisePoolNamespace {
-    return new ResilientPromisePoolNamespace(this.poolCluster.of(pattern, selector), this.Promise);
+  /** Typed as mysql2/promise's `PoolNamespace` (an EventEmitter in its typings; like mysql2's, not one at run time). */
+  of(pattern?: string | RegExp, selector?: string): MysqlPromisePoolNamespace {
+    return this.namespace(pattern, selector) as unknown as MysqlPromisePoolNamespace;
+  }
+
+  private namespace(pattern?: string | RegExp, selector?: string): ResilientPromisePoolNamespace {
+    return new ResilientPromisePoolNamespace(this.poolCluster.namespace(pattern, selector), this.Promise);
   }
 
   getConnection(pattern?: string | RegExp, selector?: string): Promise<PromisePoolConnection> {
-    return this.of(pattern, selector).getConnection();
+    return this.namespace(pattern, selector).getConnection();
   }
 
   query(sql: Sql, values?: unknown): Promise<Result> {
-    return this.of().query(sql, values);
+    return this.namespace().query(sql, values);
   }
 
   execute(sql: Sql, values?: unknown): Promise<Result> {
-    return this.of().execute(sql, values);
+    return this.namespace().execute(sql, values);
   }
 
   end(): Promise<void> {

@@ -5,7 +5,7 @@
  * aware), and pool-level calls fail over to another node under the single-pool retry contract (cluster-call.ts).
  */
 import { EventEmitter } from 'node:events';
-import type { PoolConnection, PoolOptions } from 'mysql2';
+import type { PoolConnection, PoolNamespace as MysqlPoolNamespace, PoolOptions } from 'mysql2';
 import { ClusterNode } from './cluster-node.js';
 import type { NodeHost, NodeTiming } from './cluster-node.js';
 import { PoolNamespace, SELECTORS } from './cluster-call.js';
@@ -138,7 +138,16 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
     for (const node of this.find(pattern)) this.drop(node);
   }
 
-  of(pattern?: string | RegExp, selector?: string): PoolNamespace {
+  /**
+   * The namespace of a pattern and selector (one per pair, as in mysql2). Typed as mysql2's `PoolNamespace`, whose
+   * typings call it an EventEmitter; like mysql2's, it is not one at run time.
+   */
+  of(pattern?: string | RegExp, selector?: string): MysqlPoolNamespace {
+    return this.namespace(pattern, selector) as unknown as MysqlPoolNamespace;
+  }
+
+  /** @internal The namespace object itself. */
+  namespace(pattern?: string | RegExp, selector?: string): PoolNamespace {
     const p = pattern || '*';
     const s = selectorOf(selector, this.config.defaultSelector);
     const key = `${String(p)}\u0000${s}`;
@@ -156,16 +165,16 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
   getConnection(...args: unknown[]): void {
     const cb = args.find((a) => typeof a === 'function') as Callback<PoolConnection>;
     const [pattern, selector] = args.filter((a) => typeof a !== 'function') as [string | undefined, string | undefined];
-    this.of(pattern, selector).getConnection(cb);
+    this.namespace(pattern, selector).getConnection(cb);
   }
 
   /** `query` on every node (`of('*')`): with mysql2 this exists only on the promise cluster, and fails there. */
   query(...args: unknown[]): unknown {
-    return (this.of().query as (...a: unknown[]) => unknown)(...args);
+    return this.namespace().query(...args);
   }
 
   execute(...args: unknown[]): unknown {
-    return (this.of().execute as (...a: unknown[]) => unknown)(...args);
+    return this.namespace().execute(...args);
   }
 
   /** Ends every node's pool (each waits for its checked-out connections, up to its `endTimeout`). Idempotent. */
