@@ -326,6 +326,7 @@ export class ResilientPool extends PoolClass {
         entry.state = 'busy';
         this.held++;
         markCheckedOut(entry.conn);
+        entry.checkedOutAt = now;
         this.stats_.acquired(0);
         this.emit('acquire', entry.conn);
         process.nextTick(answerAsync, cb, entry);
