@@ -74,4 +74,16 @@ export default defineConfig([
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
+  {
+    // One job per file, readable top to bottom in a few minutes (issue 10). Data tables are exempt: the
+    // classifier's function allow-list. Import cycles are checked by scripts/check-cycles.mjs (npm run lint).
+    files: ['src/**/*.ts'],
+    ignores: ['src/statement-functions.ts'],
+    rules: { 'max-lines': ['error', { max: 350 }] },
+  },
+  {
+    // Still over: the pool's checkout/release core is to be split further (issue 10); this ceiling only goes down.
+    files: ['src/pool.ts'],
+    rules: { 'max-lines': ['error', { max: 560 }] },
+  },
 ]);

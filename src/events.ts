@@ -5,7 +5,7 @@
  * against its payload and any other event name still takes any listener, as on mysql2's pools.
  */
 import type { PoolConnection } from 'mysql2';
-import type { CloseReason } from './entry.js';
+import type { CloseReason } from './pooled-connection.js';
 import type { ErrorReason } from './error-table.js';
 import type { Clamp } from './limits.js';
 import type { RetryKind } from './retry.js';

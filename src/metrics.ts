@@ -13,7 +13,7 @@
  * declarations do not reference the package either.
  */
 import type { ResilientPool } from './pool.js';
-import type { ResilientPromisePool } from './promise.js';
+import type { ResilientPromisePool } from './promise-pool.js';
 import type { StatsObserver } from './stats.js';
 
 /** Attribute values as OpenTelemetry takes them. */

@@ -13,6 +13,7 @@ import { Connection, PoolConnection } from 'mysql2';
 import type { ConnectionConfig, Pool } from 'mysql2';
 import type { Pool as PromisePool } from 'mysql2/promise';
 import type { Socket } from 'node:net';
+import type { Pool as GenericPool } from 'generic-pool';
 
 /** The private fields we read, typed. */
 interface ConnectionInternals {
@@ -226,6 +227,26 @@ export const PromisePoolClass = (mysql2Promise as unknown as { PromisePool: new 
 interface GenericPoolInternals {
   _config: { max: number; evictionRunIntervalMillis: number };
   _evict(): void;
+}
+
+/**
+ * A generic-pool Pool whose eviction decision is `evict` (called with each idle resource and the idle count):
+ * `createPool()` cannot take an Evictor, so its Pool constructor is called as `createPool()` calls it, with the
+ * module's Deque and PriorityQueue. `gp` is the generic-pool module (only idle-store.ts imports it).
+ */
+export function newGenericPool<T>(
+  gp: object,
+  evict: (resource: T, available: number) => boolean,
+  factory: object,
+  options: object,
+): GenericPool<T> {
+  const m = gp as { Pool: new (...args: unknown[]) => GenericPool<T>; Deque: unknown; PriorityQueue: unknown };
+  class Evictor {
+    evict(_config: unknown, pooled: { obj: T }, available: number): boolean {
+      return evict(pooled.obj, available);
+    }
+  }
+  return new m.Pool(Evictor, m.Deque, m.PriorityQueue, factory, options);
 }
 
 /**

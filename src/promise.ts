@@ -4,51 +4,13 @@
  * callback pool, so every method, `.pool`, `getConnection()` returning a
  * PromisePoolConnection and `Symbol.asyncDispose` behave exactly as mysql2's.
  */
-import type { EventEmitter } from 'node:events';
-import { forwardEvents } from './forward-events.js';
-import type { Pool as MysqlPromisePool } from 'mysql2/promise';
-import { PromisePoolClass } from './mysql2-internals.js';
 import { ResilientPool } from './pool.js';
+import { ResilientPromisePool } from './promise-pool.js';
 import type { ResilientPoolOptions } from './options.js';
 import type { PoolStats } from './stats.js';
-import type { Listen, PoolEvents } from './events.js';
 import { ResilientPoolCluster } from './cluster.js';
 import type { ResilientPoolClusterOptions } from './cluster.js';
 import { ResilientPromisePoolCluster } from './cluster-promise.js';
-
-const PromisePoolBase = PromisePoolClass as unknown as new (pool: ResilientPool, P?: PromiseConstructor) => MysqlPromisePool;
-
-/** Events this library adds; mysql2's PromisePool only forwards acquire/connection/enqueue/release. */
-const EXTRA_EVENTS = ['error', 'warn', 'evict', 'retry', 'leak'];
-
-export class ResilientPromisePool extends PromisePoolBase {
-  declare pool: ResilientPool;
-
-  constructor(pool: ResilientPool, promiseImpl?: PromiseConstructor) {
-    super(pool, promiseImpl);
-    forwardEvents(pool, this as unknown as EventEmitter, EXTRA_EVENTS);
-  }
-
-  // Typed events (src/events.ts): mysql2's four with mysql2's listener types, plus `evict`, `retry`, `leak`, `warn`
-  // and (when listened to) `error`, which mysql2's promise Pool type does not name.
-  declare on: Listen<PoolEvents, this>;
-  declare once: Listen<PoolEvents, this>;
-  declare addListener: Listen<PoolEvents, this>;
-  declare prependListener: Listen<PoolEvents, this>;
-  declare prependOnceListener: Listen<PoolEvents, this>;
-  declare off: Listen<PoolEvents, this>;
-  declare removeListener: Listen<PoolEvents, this>;
-
-  /** See ResilientPool.stats(). */
-  stats(): PoolStats {
-    return this.pool.stats();
-  }
-
-  /** See ResilientPool.effectiveLimits(). */
-  effectiveLimits(): ReturnType<ResilientPool['effectiveLimits']> {
-    return this.pool.effectiveLimits();
-  }
-}
 
 /**
  * Drop-in for `mysql2/promise`'s `createPool`: same options (plus this
@@ -68,7 +30,7 @@ export function createResilientPoolCluster(options?: ResilientPoolClusterOptions
 }
 export { createResilientPoolCluster as createPoolCluster, ResilientPromisePoolCluster, ResilientPoolCluster };
 export type { ResilientPoolClusterOptions };
-export { ResilientPool };
+export { ResilientPool, ResilientPromisePool };
 export type { PoolStats };
 export type { ResilientPoolOptions, ResilienceOptions, OptionError, OptionErrorCode } from './options.js';
 export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
@@ -86,7 +48,7 @@ export type {
   Listen,
   OtherEvent,
 } from './events.js';
-export type { CloseReason } from './entry.js';
+export type { CloseReason } from './pooled-connection.js';
 export type { RetryKind } from './retry.js';
 export { instrumentPool } from './metrics.js';
 export type { InstrumentPoolOptions, PoolInstrumentation, MeterProviderLike } from './metrics.js';

@@ -1,14 +1,14 @@
-import type { PoolConnection } from 'mysql2';
-import type { PoolEntry } from './entry.js';
+import type { PoolEntry } from './pooled-connection.js';
 import { classifyWith } from './error-table.js';
 import type { ErrorAction } from './error-table.js';
 import { annotate, transactionLeftOpenError } from './errors.js';
 import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
-import { connectionExecute, connectionQuery, createQuery, isOnTheWire, onLastResult } from './mysql2-internals.js';
+import { connectionExecute, connectionQuery, createQuery, isOnTheWire } from './mysql2-internals.js';
 import type { QueryCommand } from './mysql2-internals.js';
-import type { ResilientPool } from './pool.js';
-import { decideRetry, didNotRun } from './retry.js';
+import type { PoolCore } from './pool-core.js';
+import { runEventQuery } from './event-query.js';
+import { decideRetry } from './retry.js';
 import { leftOpen, mayHaveLeftOpen, replyStatus, statusOpen } from './transactions.js';
 
 type Callback = (err: Error | null, rows?: unknown, fields?: unknown) => void;
@@ -39,7 +39,7 @@ class PoolCall {
   readonly deadline: number;
 
   constructor(
-    readonly pool: ResilientPool,
+    readonly pool: PoolCore,
     readonly kind: 'query' | 'execute',
     readonly sql: unknown,
     readonly values: unknown,
@@ -119,7 +119,7 @@ class PoolCall {
   failed(err: Error, entry: PoolEntry | undefined, sent: boolean, seen?: FailureFacts): void {
     const pool = this.pool;
     const action = seen ? seen.action : classifyWith(err, entry?.flavor ?? 'mysql', pool.opts.classifyError);
-    pool.noteFailure(action, seen?.checked === true);
+    pool.failures.note(action, seen?.checked === true);
     const now = pool.clock.now();
     // A checkout that failed to connect waits out the pool's backoff first.
     const wait = entry ? 0 : pool.connectBackoff(now);
@@ -320,7 +320,7 @@ function idempotentOf(sql: unknown): boolean | undefined {
  * `(options)`, with or without a callback. Returns the Query like mysql2's
  * `pool.query` (execute returns nothing, as in mysql2).
  */
-export function runPoolCommand(pool: ResilientPool, kind: 'query' | 'execute', sql: unknown, values: unknown, cb: Callback | undefined): unknown {
+export function runPoolCommand(pool: PoolCore, kind: 'query' | 'execute', sql: unknown, values: unknown, cb: Callback | undefined): unknown {
   if (typeof values === 'function') {
     cb = values as Callback;
     values = undefined;
@@ -339,89 +339,4 @@ export function runPoolCommand(pool: ResilientPool, kind: 'query' | 'execute', s
   const call = new PoolCall(pool, kind, sql, values, first.onResult, idempotentOf(sql));
   call.start(first);
   return first;
-}
-
-/**
- * A query with no callback (events, `.stream()`): rows may already have been
- * emitted when it fails, so only a failed checkout is retried. mysql2 never
- * tells such a command that its connection died; here it gets 'error' then 'end'.
- */
-function runEventQuery(pool: ResilientPool, cmd: Command): void {
-  let attempt = 0;
-  const deadline = pool.deadlineFrom(pool.clock.now());
-  const start = () => {
-    attempt++;
-    pool.checkout(deadline, (err, entry) => {
-      if (err) {
-        const action = classifyWith(err, 'mysql', pool.opts.classifyError);
-        const now = pool.clock.now();
-        const wait = pool.connectBackoff(now);
-        // The same rule as pool-level calls with a callback; a failed checkout was never sent.
-        const decision = decideRetry({
-          action,
-          sent: false,
-          attempt,
-          maxAttempts: pool.opts.maxAttempts,
-          timeLeft: deadline - now - wait,
-          backoff: wait,
-          idempotent: undefined,
-          sql: cmd.sql ?? '',
-        });
-        if (decision.retry && action) {
-          pool.stats_.retried('not-sent');
-          log.retry('query (events) checkout %d failed (%s: %s), retrying', attempt, (err as { code?: unknown }).code, err.message);
-          pool.emit('retry', { attempt, error: err, reason: action.reason, kind: 'not-sent', sql: cmd.sql ?? '' });
-          pool.clock.setTimeout(start, Math.ceil(wait) + 1);
-          return;
-        }
-        pool.stats_.surfaced();
-        cmd.emit('error', annotate(err, { attempts: attempt, retryable: !!action?.retryable, outcomeUnknown: false }));
-        return;
-      }
-      const e = entry!;
-      const conn: PoolConnection = e.conn;
-      let released = false;
-      const finalSql = (): string | undefined => (typeof cmd.sql === 'string' ? cmd.sql : undefined);
-      const onDeath = (deathErr: Error) => {
-        if (released) return;
-        // Our own 'error' listener below is always there, so this never throws; it annotates the error.
-        cmd.emit('error', deathErr);
-        cmd.emit('end');
-      };
-      conn.once('error', onDeath);
-      // Prepended: the fields must be on the error before the caller's own listener sees it.
-      cmd.prependListener('error', (queryErr: Error) => {
-        const action = classifyWith(queryErr, e.flavor, pool.opts.classifyError);
-        // On the wire when it failed: sent (its outcome unknown unless the error proves otherwise).
-        const sent = isOnTheWire(conn, cmd);
-        const unknown = !didNotRun(action, sent, finalSql, pool.opts.retryReadsAfterSend);
-        annotate(queryErr, { attempts: attempt, retryable: action?.retryable ?? false, outcomeUnknown: unknown });
-        pool.stats_.surfaced();
-        pool.noteFailure(action);
-        if (action?.destroy && !released) {
-          released = true;
-          conn.removeListener('error', onDeath);
-          pool.finishLoan(e, 'error');
-        } else if (mayHaveLeftOpen(queryErr)) {
-          // No flags in an ERR packet: closed on release rather than reused (transactions.ts).
-          e.inTransaction = true;
-        }
-      });
-      // A pool-level call must not leave a transaction behind (transactions.ts): it fails before its 'end', and
-      // the release closes the connection.
-      onLastResult(cmd, (rows, fields) => {
-        if (!leftOpen(e, rows, fields, cmd.sql)) return;
-        e.inTransaction = true;
-        cmd.emit('error', transactionLeftOpenError());
-      });
-      cmd.once('end', () => {
-        if (released) return;
-        released = true;
-        conn.removeListener('error', onDeath);
-        pool.releaseConnection(conn);
-      });
-      connectionQuery.call(conn, cmd);
-    });
-  };
-  start();
 }

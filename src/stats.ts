@@ -1,4 +1,4 @@
-import type { CloseReason } from './entry.js';
+import type { CloseReason } from './pooled-connection.js';
 import type { RetryKind } from './retry.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { PoolEntry } from './entry.js';
+import type { PoolEntry } from './pooled-connection.js';
 
 /**
  * Transaction state: what a connection's last reply or statement says about

@@ -19,6 +19,7 @@ import {
   cloneConnectionConfig,
   createQuery,
   parseUrl,
+  newGenericPool,
   runGenericPoolEviction,
   setGenericPoolMax,
   connectionExecute,
@@ -220,22 +221,34 @@ describe('generic-pool internals', () => {
     await gp.clear();
   });
 
+  test('newGenericPool: a generic-pool Pool (acquire, release, min, max) whose Evictor is ours', async () => {
+    const gp = newGenericPool(genericPool, () => false, { create: async () => ({}), destroy: async () => {} }, { max: 1, min: 1 });
+    assert.ok(gp instanceof genericPool.Pool);
+    await gp.ready();
+    assert.equal(gp.size, 1, 'min honoured');
+    assert.equal(gp.max, 1);
+    const r = await gp.acquire();
+    assert.equal(gp.isBorrowedResource(r), true);
+    await gp.release(r);
+    assert.equal(gp.available, 1);
+    await gp.clear();
+  });
+
   test('runGenericPoolEviction asks the Evictor about idle resources and destroys those it names', async () => {
     const destroyed: unknown[] = [];
     const asked: unknown[] = [];
-    const gp = genericPool.createPool(
+    const gp = newGenericPool<object>(
+      genericPool,
+      (resource, available) => {
+        asked.push([resource, available]);
+        return true;
+      },
       { create: async () => ({}), destroy: async (r: object) => void destroyed.push(r) },
-      { max: 2, evictionRunIntervalMillis: 0 },
+      { max: 2, evictionRunIntervalMillis: 0, numTestsPerEvictionRun: 1_000 },
     );
     const r = await gp.acquire();
     await gp.release(r);
-    const internal = gp as unknown as { _evictor: { evict(c: unknown, pooled: { obj: unknown }, n: number): boolean } };
-    internal._evictor = {
-      evict(_c, pooled, n) {
-        asked.push([pooled.obj, n]);
-        return true;
-      },
-    };
+    assert.deepEqual(asked, [], 'generic-pool runs no eviction of its own (evictionRunIntervalMillis 0)');
     runGenericPoolEviction(gp);
     assert.deepEqual(asked, [[r, 1]]);
     assert.deepEqual(destroyed, [r]);

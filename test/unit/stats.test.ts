@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVICT_REASONS, type CloseReason, type EvictReason } from '../../src/entry.js';
+import { EVICT_REASONS, type CloseReason, type EvictReason } from '../../src/pooled-connection.js';
 import { Stats } from '../../src/stats.js';
 
 const NOW = { total: 0, idle: 0, busy: 0, waiting: 0 };

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { PoolEntry } from '../../src/entry.js';
+import type { PoolEntry } from '../../src/pooled-connection.js';
 import { mayHaveLeftOpen, noteStatement, replyStatus } from '../../src/transactions.js';
 
 interface Tx {

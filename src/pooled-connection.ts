@@ -116,3 +116,16 @@ export class CreateFailure {
 }
 
 export type Resource = PoolEntry | CreateFailure;
+
+const ENTRY = Symbol('resilient-mysql-pool.entry');
+/** A connection of the pool carries its record under a symbol (one property read to find it). */
+export type TaggedConnection = PoolConnection & { [ENTRY]?: PoolEntry };
+
+export function tagConnection(conn: PoolConnection, entry: PoolEntry): void {
+  (conn as TaggedConnection)[ENTRY] = entry;
+}
+
+/** The pool's record of a connection (a PoolConnection, or a promise wrapper's `.connection`); undefined if not ours. */
+export function entryOf(conn: unknown): PoolEntry | undefined {
+  return conn ? (conn as TaggedConnection)[ENTRY] : undefined;
+}

@@ -1,0 +1,230 @@
+/**
+ * Opening and closing physical connections: connect (with the pool's listeners and the per-connection query
+ * hooks), the first connection's server probe (limits.ts), ping with a timeout, and the goodbye (COM_QUIT, the
+ * socket destroyed if it does not finish). Accounting (how many, who waits) is the pool's and the idle store's.
+ *
+ * The seam for tests: the pool makes each connection with a {@link ConnectionFactory}, mysql2's PoolConnection by
+ * default. A unit test passes its own under the {@link CONNECTION_FACTORY} symbol key of the options, next to the
+ * `clock` option, to drive the pool with fake connections on fake time (docs/testing.md). Internal: not in the
+ * README, not in the published types, never read from a user's plain option keys.
+ */
+import type { ConnectionConfig, PoolConnection } from 'mysql2';
+import type { Clock } from './clock.js';
+import { poolClosedError } from './errors.js';
+import type { Failures } from './failures.js';
+import type { Health } from './health.js';
+import { clampReports } from './clamp-warnings.js';
+import { computeLimits, jitter, probeServer } from './limits.js';
+import type { Limits, ServerInfo } from './limits.js';
+import { log } from './log.js';
+import {
+  cloneConnectionConfig,
+  connectionExecute,
+  connectionQuery,
+  createPoolConnection,
+  destroySocket,
+  hasPendingCommand,
+  isBroken,
+  isMariaDB,
+  quit,
+  socketOf,
+} from './mysql2-internals.js';
+import type { PoolConnectionHost } from './mysql2-internals.js';
+import type { PoolCore } from './pool-core.js';
+import { PoolEntry, entryOf, tagConnection } from './pooled-connection.js';
+import type { CloseReason } from './pooled-connection.js';
+import { noteReply, noteStatement } from './transactions.js';
+
+/**
+ * @internal Makes one connection that reports to `host` (release, destroy, 'end', 'error'), as mysql2's
+ * PoolConnection does; the pool calls its `connect(cb)` next. A stand-in must have what mysql2-internals.ts reads.
+ */
+export interface ConnectionFactory {
+  create(host: PoolConnectionHost, config: ConnectionConfig): PoolConnection;
+}
+
+/** @internal The options key under which a test passes its ConnectionFactory (a symbol: no user option can clash). */
+export const CONNECTION_FACTORY: unique symbol = Symbol.for('resilient-mysql-pool.connectionFactory');
+
+/** The real thing: a mysql2 PoolConnection, which starts connecting at once. */
+export const mysql2Connections: ConnectionFactory = { create: createPoolConnection };
+
+/** What the factory needs of the pool besides PoolCore. */
+export interface ConnectorHost extends PoolCore, PoolConnectionHost {
+  /** A new connection's record: one of the pool's connections from now on. */
+  track(entry: PoolEntry): void;
+  closeEntry(entry: PoolEntry, reason: CloseReason): void;
+  readonly failures: Failures;
+  readonly health: Health;
+}
+
+export class Connector {
+  /** The server behind the connections, once read (undefined again after a restart or failover). */
+  server: ServerInfo | undefined;
+  /** The limits in force (options clamped to what the server allows). */
+  limits: Limits;
+  private probing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: ConnectorHost,
+    private readonly factory: ConnectionFactory,
+    /** Options the user set (only their clamps are warned about). */
+    private readonly userSet: ReadonlySet<string>,
+  ) {
+    this.limits = computeLimits(pool.opts, undefined).limits;
+  }
+
+  private get clock(): Clock {
+    return this.pool.clock;
+  }
+
+  /** Opens one connection; resolves once it is usable (handshake and, on the first one, the server probe). */
+  open(): Promise<PoolEntry> {
+    const pool = this.pool;
+    const conn = this.factory.create(pool, cloneConnectionConfig(pool.config.connectionConfig));
+    const entry = new PoolEntry(conn, this.clock.now(), Infinity);
+    tagConnection(conn, entry);
+    pool.track(entry);
+    // A permanent listener: mysql2's own is `once`, so a second error on a dead connection would otherwise be an
+    // uncaught exception. Prepended, like the 'end' one: they must run before mysql2's own listeners call
+    // _removeConnection, so that it sees the connection as dead (not destroyed by its holder) and the failure is
+    // noted before the entry is closed.
+    conn.prependListener('error', (err: Error) => pool.failures.onConnectionError(entry, err));
+    conn.prependListener('end', () => {
+      entry.dead = true;
+    });
+    entry.onCommandError = (err) => pool.failures.onHeldCommandError(entry, err);
+    conn.query = trackedQuery as PoolConnection['query'];
+    conn.execute = trackedExecute as PoolConnection['execute'];
+    const socket = socketOf(conn);
+    if (socket) socket.once('close', () => entry.socketClosed());
+    else entry.socketClosed();
+    return new Promise<PoolEntry>((resolve, reject) => {
+      conn.connect((err: unknown) => {
+        if (err) {
+          entry.closeReason = 'connect-failed';
+          pool.closeEntry(entry, 'connect-failed');
+          reject(err);
+          return;
+        }
+        entry.flavor = isMariaDB(conn) ? 'mariadb' : 'mysql';
+        this.learnServer(entry).then(() => {
+          if (entry.dead || isBroken(conn) || hasPendingCommand(conn) || pool.closing) {
+            pool.closeEntry(entry, 'connect-failed');
+            reject(pool.closing ? poolClosedError() : new Error('Connection lost while reading server settings'));
+            return;
+          }
+          entry.state = 'idle';
+          entry.lastUsedAt = this.clock.now();
+          entry.expiresAt = entry.createdAt + jitter(this.limits.maxLifetime);
+          pool.stats_.created(this.clock.now() - entry.createdAt);
+          log.connection('%s opened (%s, lifetime %d ms)', entry, this.server?.version, entry.expiresAt - entry.createdAt);
+          pool.emit('connection', conn);
+          resolve(entry);
+        }, reject);
+      });
+    });
+  }
+
+  /** On the first connection (and after a restart or failover), read the server's limits once. */
+  private learnServer(entry: PoolEntry): Promise<void> {
+    if (this.server) return Promise.resolve();
+    if (this.probing) return this.probing;
+    const pool = this.pool;
+    this.probing = probeServer(entry.conn, Math.max(pool.opts.pingTimeout, 2_000)).then((info) => {
+      this.probing = undefined;
+      this.server = info;
+      const { limits, clamps } = computeLimits(pool.opts, info);
+      this.limits = limits;
+      log.pool('server %s (%s), wait_timeout %s ms; limits %o', info.version, info.flavor, info.waitTimeout, limits);
+      const { warnings, quiet } = clampReports(clamps, this.userSet);
+      for (const line of quiet) log.pool('%s', line);
+      for (const w of warnings) {
+        log.pool('warning: %s', w.message);
+        pool.emit('warn', w);
+      }
+    });
+    return this.probing;
+  }
+
+  /** Pings within pingTimeout; always resolves (a validate that rejects or hangs would leak generic-pool's slot). */
+  ping(entry: PoolEntry): Promise<boolean> {
+    const pool = this.pool;
+    pool.stats_.pinged();
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      // Caller-facing: pings run on checkout, for a caller who waits.
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        entry.closeReason = 'ping-timeout';
+        // A silently dropped flow: anything idle at least as long is presumed dead too, so the next checkout does
+        // not wait out another ping.
+        pool.health.presumeDeadSince(entry.lastUsedAt);
+        pool.stats_.pingFailed();
+        log.connection('%s ping timed out after %d ms', entry, pool.opts.pingTimeout);
+        resolve(false);
+      }, pool.opts.pingTimeout);
+      const sent = this.clock.now();
+      entry.conn.ping((err: unknown) => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        if (!err) {
+          // Alive as of now (and the server's idle clock was reset by the ping).
+          const now = this.clock.now();
+          log.connection('%s ping ok in %d ms (idle %d ms)', entry, Math.round(now - sent), Math.round(sent - entry.lastUsedAt));
+          entry.lastUsedAt = now;
+        } else {
+          entry.closeReason = 'ping-failed';
+          pool.stats_.pingFailed();
+          log.connection('%s ping failed: %s', entry, (err as Error).message);
+        }
+        resolve(!err);
+      });
+    });
+  }
+
+  /**
+   * The goodbye: COM_QUIT when the connection is healthy (the server then counts no aborted client), with the
+   * socket destroyed if it is not done within pingTimeout; the socket at once when it is dead.
+   */
+  quit(conn: PoolConnection, healthy: boolean): void {
+    if (!healthy) return destroySocket(conn);
+    // Background: the socket itself keeps the process alive until the goodbye is done.
+    const timer = this.clock.setBackgroundTimeout(() => destroySocket(conn), this.pool.opts.pingTimeout);
+    quit(conn, () => {
+      this.clock.clearTimeout(timer);
+      destroySocket(conn);
+    });
+  }
+}
+
+/**
+ * Per-instance `query`/`execute` of a held connection (what ORMs use): notes transaction state for release(), and
+ * passes errors through the error table on their way to the caller, so a read-only error after failover (say)
+ * closes this connection on release and retires the older ones.
+ */
+function trackedQuery(this: PoolConnection, ...args: unknown[]): unknown {
+  track(this, args);
+  return connectionQuery.apply(this, args);
+}
+
+function trackedExecute(this: PoolConnection, ...args: unknown[]): unknown {
+  track(this, args);
+  return connectionExecute.apply(this, args);
+}
+
+function track(conn: PoolConnection, args: unknown[]): void {
+  const entry = entryOf(conn);
+  if (!entry) return;
+  const effect = noteStatement(entry, args[0]);
+  const at = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
+  if (at < 0) return;
+  const cb = args[at] as (err: unknown, ...rest: unknown[]) => unknown;
+  args[at] = function (this: unknown, err: unknown, ...rest: unknown[]) {
+    if (err) entry.onCommandError?.(err);
+    noteReply(entry, effect, err, rest[0], rest[1], hasPendingCommand(conn));
+    return cb.call(this, err, ...rest);
+  };
+}
