@@ -26,26 +26,38 @@ export const MODULE_FILES = {
 /** Every mutated file. */
 export const MODULES = Object.values(MODULE_FILES).flat();
 
-/** Names of tests with a time bound (a regular expression literal, as --test-skip-pattern takes it). */
-const PERFORMANCE_TESTS = '/linear time|linear-time|quadratic/i';
+/** Names of tests with a time bound (case-insensitive). */
+const PERFORMANCE_TESTS = 'linear time|linear-time|quadratic';
+
+/** The unit test files of the retry-contract modules. */
+const TEST_FILES = 'test/unit/{statement,retry,error-table,transactions}*.test.ts';
+
+/**
+ * MUTATION_RUNNER=tap: one Node process per test file per mutant (Stryker's tap runner). Otherwise the in-process
+ * runner of scripts/mutation-runner.mjs: same test files and skip pattern, the tests run as function calls in a
+ * long-lived process, one Stryker test per node:test test (about 100x faster here; see docs/testing.md).
+ */
+const TAP = process.env.MUTATION_RUNNER === 'tap';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   packageManager: 'npm',
-  plugins: ['@stryker-mutator/tap-runner'],
-  testRunner: 'tap',
+  plugins: ['@stryker-mutator/tap-runner', './scripts/mutation-runner.mjs'],
+  testRunner: TAP ? 'tap' : 'node-test-in-process',
+  nodeTestInProcess: { testFiles: [TEST_FILES], skipPattern: PERFORMANCE_TESTS },
   tap: {
-    testFiles: ['test/unit/{statement,retry,error-table,transactions}*.test.ts'],
+    testFiles: [TEST_FILES],
     // Run the file directly, not under `node --test`: `--test` would start the file in a child process, out of
     // reach of Stryker's hook (loaded here with -r), which records coverage and the active mutant per process.
     // Performance tests are left out (--test-skip-pattern, Node >= 22.1): instrumented code runs about 25x slower
     // (the statement.ts linear-time test takes 13 s instead of 0.5 s), so their time bounds cannot hold, and a
     // mutant that only makes the code slower is not what this run is about.
-    nodeArgs: ['--import', 'tsx', '--test-reporter=tap', `--test-skip-pattern=${PERFORMANCE_TESTS}`, '{{testFile}}'],
+    nodeArgs: ['--import', 'tsx', '--test-reporter=tap', `--test-skip-pattern=/${PERFORMANCE_TESTS}/i`, '{{testFile}}'],
     forceBail: true,
   },
-  // The tap runner reports one "test" per file, so perTest coverage means: for each mutant, run only the test
-  // files that reached it. Mutants in module-level code (tables built at load) run every file.
+  // perTest coverage: for each mutant, run only the tests that reached it (the tap runner reports one "test" per
+  // file, the in-process runner one per node:test test). Mutants in module-level code (tables built at load) run
+  // every test, in a fresh process.
   coverageAnalysis: 'perTest',
   mutate: MODULES,
   // Other helpers share two cores.

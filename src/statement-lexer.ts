@@ -52,12 +52,6 @@ export class Tokenizer {
    * server rejects the whole text with a syntax error, so nothing would run.
    */
   rejected = false;
-  /**
-   * A backslash occurred inside a '…' or "…" token: other sql_modes might lex the rest of the text differently.
-   * Left unset (falsy) until one is seen.
-   */
-  sawSingleQuoteBackslash!: boolean;
-  sawDoubleQuoteBackslash!: boolean;
 
   private pos = 0;
   /** A ';' was seen: anything after it is a second statement. */
@@ -242,19 +236,14 @@ export class Tokenizer {
         i += 2; // doubled quote
         continue;
       }
-      if (c === BACKSLASH && quote !== BACKTICK) {
-        if (quote === SINGLE_QUOTE) this.sawSingleQuoteBackslash = true;
-        else this.sawDoubleQuoteBackslash = true;
-        if (backslashEscapes) {
-          // The server skips one byte after the backslash: if that is the first byte of a multi-byte character,
-          // the rest of it is read on its own, so the same delimiter check applies.
-          if (sql.charCodeAt(i + 1) >= 128) this.checkAfterNonAscii(i + 2);
-          i += 2;
-          continue;
-        }
-      } else if (c >= 128) {
-        this.checkAfterNonAscii(i + 1);
+      if (c === BACKSLASH && backslashEscapes) {
+        // The server skips one byte after the backslash: if that is the first byte of a multi-byte character, the
+        // rest of it is read on its own, so the same delimiter check applies.
+        if (sql.charCodeAt(i + 1) >= 128) this.checkAfterNonAscii(i + 2);
+        i += 2;
+        continue;
       }
+      if (c >= 128) this.checkAfterNonAscii(i + 1);
       i++;
     }
     return -1;

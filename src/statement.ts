@@ -36,7 +36,7 @@
  * The pool option `retryReadsAfterSend: false` (no retry after send on the strength of the text) is the switch for
  * applications with such views or triggers.
  *
- * Runs in time linear in the length of the text (at most four passes), builds no token array and caches nothing.
+ * Runs in time linear in the length of the text (three passes, one per reading of backslashes), builds no token array and caches nothing.
  * Called only when a retry is being decided, never on the hot path.
  *
  * Files: statement-tokens.ts (token kinds, keywords, character classes), statement-lexer.ts (quotes, comments,
@@ -62,13 +62,11 @@ const BOTH: PassResult = Object.freeze({ plainRead: true, singleAtomic: true });
 /** One pass over the text under one reading of backslashes. */
 function analyse(lx: Lexer): PassResult {
   lx.next();
-  const kind = lx.kind === END ? OTHER : statementKind(lx);
+  const kind = statementKind(lx); // OTHER for an empty text
   // The rest of the text still has to pass the statement-wide rules. A lenient pass reads on even when this reading
   // is no statement we accept, in case the server would reject this reading unparsed.
-  if (kind !== OTHER || lx.lenient) {
-    while (lx.next() !== END) {
-      // drain
-    }
+  while (lx.next() !== END) {
+    // drain
   }
   if (lx.rejected) return BOTH;
   if (kind === OTHER || lx.unsafe) return NEITHER;
@@ -98,23 +96,13 @@ export interface StatementFacts {
  */
 export function statementFacts(sql: string): StatementFacts {
   if (typeof sql !== 'string' || sql.includes('\0')) return NEITHER; // NUL ends the server's # and -- comments
-  const lx = new Lexer(sql, true, true, false); // the server default: backslash escapes, "…" is a string
-  const first = analyse(lx);
-  if (!first.singleAtomic) return NEITHER;
-  // Until the first backslash inside a literal every reading lexes the same tokens, so without one we are done.
-  const doubleQuote = lx.sawDoubleQuoteBackslash;
-  if (!doubleQuote && !lx.sawSingleQuoteBackslash) return first;
-  let plainRead = first.plainRead;
-  let singleAtomic = true;
-  if (doubleQuote) {
-    const ansi = analyse(new Lexer(sql, true, false, true)); // ANSI_QUOTES: "…" is an identifier, without escapes
-    plainRead &&= ansi.plainRead;
-    singleAtomic &&= ansi.singleAtomic;
-  }
+  // Every reading of backslashes the server may be using must agree. Until the first backslash inside a literal they
+  // lex the same tokens; the two lenient readings answer "runs nothing" (BOTH) where the server would reject them.
+  const server = analyse(new Lexer(sql, true, true, false)); // the server default: backslash escapes, "…" a string
+  const ansi = analyse(new Lexer(sql, true, false, true)); // ANSI_QUOTES: "…" is an identifier, without escapes
   const nbe = analyse(new Lexer(sql, false, false, true)); // NO_BACKSLASH_ESCAPES (with or without ANSI_QUOTES)
-  plainRead &&= nbe.plainRead;
-  singleAtomic &&= nbe.singleAtomic;
-  return !singleAtomic ? NEITHER : plainRead ? BOTH : ATOMIC_ONLY;
+  if (!server.singleAtomic || !ansi.singleAtomic || !nbe.singleAtomic) return NEITHER;
+  return server.plainRead && ansi.plainRead && nbe.plainRead ? BOTH : ATOMIC_ONLY;
 }
 
 /**
