@@ -26,11 +26,23 @@ export const MODULE_FILES = {
 /** Every mutated file. */
 export const MODULES = Object.values(MODULE_FILES).flat();
 
+/** The unit tests that exercise each module: its own, and those of the modules that import it. */
+export const MODULE_TESTS = {
+  statement: ['statement', 'retry'],
+  retry: ['retry'],
+  'error-table': ['error-table', 'retry'],
+  transactions: ['transactions'],
+};
+
+/** MUTATION_MODULES (set by scripts/mutation.mjs --only): the modules of this run; their tests only. */
+const selected = process.env.MUTATION_MODULES?.split(',').filter((m) => MODULE_TESTS[m]) ?? [];
+const testNames = selected.length ? [...new Set(selected.flatMap((m) => MODULE_TESTS[m]))] : Object.keys(MODULE_TESTS);
+
 /** Names of tests with a time bound (case-insensitive). */
 const PERFORMANCE_TESTS = 'linear time|linear-time|quadratic';
 
-/** The unit test files of the retry-contract modules. */
-const TEST_FILES = 'test/unit/{statement,retry,error-table,transactions}*.test.ts';
+/** The unit test files of the modules of this run. */
+const TEST_FILES = testNames.length > 1 ? `test/unit/{${testNames.join(',')}}*.test.ts` : `test/unit/${testNames[0]}*.test.ts`;
 
 /**
  * MUTATION_RUNNER=tap: one Node process per test file per mutant (Stryker's tap runner). Otherwise the in-process

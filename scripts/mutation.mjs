@@ -68,7 +68,7 @@ const modules = selectedModules(opts.only);
 
 if (!opts.reportOnly) {
   const dir = node22Dir();
-  const env = { ...process.env, PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}` };
+  const env = { ...process.env, PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}`, MUTATION_MODULES: modules.join(',') };
   const args = [path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), 'run', 'stryker.config.mjs'];
   if (opts.only) args.push('--mutate', modules.flatMap((m) => MODULE_FILES[m]).join(','));
   if (opts.incremental) args.push('--incremental');

@@ -303,6 +303,11 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
   ['R', String.raw`SELECT 'a\' , CONCAT(1) , ' -- '`, 'the same shape with nothing to reveal'],
   ['R', String.raw`SELECT "a\" , 'b" AS c`, 'ANSI_QUOTES and NO_BACKSLASH_ESCAPES reject it unparsed (unterminated literal)'],
   ['N', String.raw`SELECT "a\" ; 'b" AS c`, 'under ANSI_QUOTES a ";" comes before the unterminated literal'],
+  [
+    'A',
+    String.raw`SELECT '\' "\" INTO @v -- " '`,
+    'only NO_BACKSLASH_ESCAPES (both quotes without escapes) shows INTO; escapes in "…" alone would hide it',
+  ],
 
   ['N', String.raw`SELECT 'a\' , GET_LOCK(1) , 'x`, 'a call before the point where another reading is rejected still counts'],
   ['N', 'SELECT 9e9INTO @a'],
