@@ -17,7 +17,6 @@ import {
   K_DELETE,
   K_EXPLAIN,
   K_EXPLAIN_OPTION,
-  K_FOR,
   K_FORMAT,
   K_INSERT,
   K_INSERT_OPTION,
@@ -32,7 +31,6 @@ import {
   K_VALUES,
   K_WITH,
   LPAREN,
-  PUNCT,
   QUOTED,
   RPAREN,
   SEMICOLON,
@@ -40,16 +38,15 @@ import {
   WORD,
 } from './statement-tokens.js';
 
-/** Consumes a balanced (…) group; the current token is its '('. Leaves the current token on the matching ')'. */
-function skipParenthesised(lx: Lexer): boolean {
+/**
+ * Consumes a balanced (…) group; the current token is its '('. Leaves the current token on the matching ')', or at
+ * END when there is none (every caller then finds no statement it accepts).
+ */
+function skipParenthesised(lx: Lexer): void {
   let depth = 1;
-  for (;;) {
-    const kind = lx.next();
-    if (kind === END) return false;
-    if (kind === PUNCT) {
-      if (lx.ch === LPAREN) depth++;
-      else if (lx.ch === RPAREN && --depth === 0) return true;
-    }
+  while (depth > 0 && lx.next() !== END) {
+    if (lx.isPunct(LPAREN)) depth++;
+    else if (lx.isPunct(RPAREN)) depth--;
   }
 }
 
@@ -83,12 +80,13 @@ function skipWithList(lx: Lexer): boolean {
     if (lx.kind !== WORD && lx.kind !== QUOTED) return false;
     lx.next();
     if (lx.isPunct(LPAREN)) {
-      if (!skipParenthesised(lx)) return false;
+      skipParenthesised(lx);
       lx.next();
     }
     if (!lx.isWord(K_AS)) return false;
     lx.next();
-    if (!lx.isPunct(LPAREN) || !skipParenthesised(lx)) return false;
+    if (!lx.isPunct(LPAREN)) return false;
+    skipParenthesised(lx);
     lx.next();
     if (!lx.isPunct(COMMA)) return true;
     lx.next();
@@ -112,14 +110,12 @@ function insertKind(lx: Lexer): number {
   return ATOMIC;
 }
 
-/** Skips "FORMAT [=] name" when the current token is FORMAT. */
-function skipFormat(lx: Lexer): boolean {
-  if (!lx.isWord(K_FORMAT)) return true;
+/** Skips "FORMAT [=] name" when the current token is FORMAT (at the end of the text, it stays there). */
+function skipFormat(lx: Lexer): void {
+  if (!lx.isWord(K_FORMAT)) return;
   lx.next();
   if (lx.isPunct(61 /* = */)) lx.next();
-  if (lx.kind === END) return false;
   lx.next();
-  return true;
 }
 
 const QUERY_STARTS: readonly number[] = [K_SELECT, K_WITH, K_VALUES, K_TABLE];
@@ -130,7 +126,7 @@ function explainKind(lx: Lexer): number {
   let modifiers = false;
   for (;;) {
     if (lx.isWord(K_FORMAT)) {
-      if (!skipFormat(lx)) return ATOMIC;
+      skipFormat(lx);
     } else if (lx.isWord(K_ANALYZE) || lx.isWord(K_EXPLAIN_OPTION)) {
       lx.next(); // EXPLAIN ANALYZE executes the statement: fine, as long as it is a query
     } else {
@@ -138,17 +134,14 @@ function explainKind(lx: Lexer): number {
     }
     modifiers = true;
   }
-  if (lx.isPunct(LPAREN) || (lx.kind === WORD && QUERY_STARTS.includes(lx.kw))) {
+  // (kw is 0 for every token but a word, and for END a keyword there leads queryKind to OTHER all the same.)
+  if (lx.isPunct(LPAREN) || QUERY_STARTS.includes(lx.kw)) {
     return queryKind(lx) === READ ? READ : ATOMIC;
   }
-  // Otherwise only the DESCRIBE form: tbl_name [col_name | 'wild'].
+  // Otherwise only the DESCRIBE form: tbl_name [col_name | 'wild']. Every valid EXPLAIN of an INSERT, REPLACE, UPDATE
+  // or DELETE, and EXPLAIN FOR CONNECTION n, has more tokens than that form allows.
   if (modifiers) return ATOMIC;
-  if (lx.kind === WORD) {
-    const kw = lx.kw;
-    if (kw === K_INSERT || kw === K_DELETE || kw === K_UPDATE || kw === K_FOR) return ATOMIC; // EXPLAIN UPDATE, FOR CONNECTION
-  } else if (lx.kind !== QUOTED) {
-    return ATOMIC;
-  }
+  if (lx.kind !== WORD && lx.kind !== QUOTED) return ATOMIC;
   let kind = lx.next();
   if (lx.isPunct(DOT)) {
     kind = lx.next();
@@ -161,8 +154,8 @@ function explainKind(lx: Lexer): number {
 
 /** The kind of statement that starts at the first token. */
 export function statementKind(lx: Lexer): number {
-  if (lx.kind !== WORD) return queryKind(lx);
   switch (lx.kw) {
+    // (kw is 0 for a first token that is not a word: the default.)
     case K_SHOW:
       return READ;
     case K_EXPLAIN:
@@ -170,15 +163,15 @@ export function statementKind(lx: Lexer): number {
     case K_ANALYZE: {
       // MariaDB ANALYZE [FORMAT=JSON] SELECT … runs the query; ANALYZE TABLE writes statistics.
       lx.next();
-      if (!skipFormat(lx)) return ATOMIC;
+      skipFormat(lx);
       if (lx.isWord(K_TABLE)) return ATOMIC;
       return queryKind(lx) === READ ? READ : ATOMIC;
     }
-    case K_ATOMIC_VERB:
-      return ATOMIC;
     case K_SET:
       lx.next();
       return lx.isWord(K_STATEMENT) ? OTHER : ATOMIC; // SET STATEMENT … FOR <any statement>
+    case K_ATOMIC_VERB:
+      return ATOMIC;
     default:
       return queryKind(lx);
   }
