@@ -43,9 +43,8 @@ const W_NAME = 1; // after WITH or ",": a CTE name (or RECURSIVE) comes next
 const W_AFTER_NAME = 2; // "(" opens a column list, AS the body
 const W_COLUMNS = 3; // inside the column list
 const W_AFTER_COLUMNS = 4; // AS comes next
-const W_AS = 5; // "(" opens the body
-const W_BODY = 6; // inside the body
-const W_AFTER_BODY = 7; // "," starts the next CTE
+const W_BODY = 5; // after AS: the body, up to its closing ")"
+const W_AFTER_BODY = 6; // "," starts the next CTE
 
 /** The lexer with the statement-wide rules: every token returned by `next()` has already been checked. */
 export class Lexer extends Tokenizer {
@@ -103,8 +102,9 @@ export class Lexer extends Tokenizer {
     return this.prevKind === WORD || this.prevKind === QUOTED;
   }
 
+  /** The previous token is the keyword `kw` (only a word has a keyword id other than 0). */
   private prevIsWord(kw: number): boolean {
-    return this.prevKind === WORD && this.prevKw === kw;
+    return this.prevKw === kw;
   }
 
   /** Statement-wide rules, applied to every token in order. */
@@ -114,7 +114,7 @@ export class Lexer extends Tokenizer {
     if (this.pendingCall) {
       this.pendingCall = false;
       // Only SELECT and WITH: f(VALUES(c)) in ON DUPLICATE KEY UPDATE is a call with the argument VALUES(c).
-      const subquery = kind === WORD && (this.kw === K_SELECT || this.kw === K_WITH);
+      const subquery = this.kw === K_SELECT || this.kw === K_WITH; // (kw is 0 for a token that is not a word)
       if (!subquery) return this.fail(); // a call of a function outside the allow-list
     }
     if (this.awaitingLastInsertIdArgument) {
@@ -215,18 +215,15 @@ export class Lexer extends Tokenizer {
           this.withState = W_COLUMNS;
           return true;
         }
-        this.withState = this.isWord(K_AS) ? W_AS : W_NONE;
+        this.withState = this.isWord(K_AS) ? W_BODY : W_NONE;
         break;
-      case W_COLUMNS:
-        if (this.isPunct(RPAREN) && this.depth === this.withDepth + 1) this.withState = W_AFTER_COLUMNS;
+      case W_COLUMNS: // a list of names: its first ")" closes it
+        if (this.isPunct(RPAREN)) this.withState = W_AFTER_COLUMNS;
         break;
       case W_AFTER_COLUMNS:
-        this.withState = this.isWord(K_AS) ? W_AS : W_NONE;
+        this.withState = this.isWord(K_AS) ? W_BODY : W_NONE;
         break;
-      case W_AS:
-        this.withState = lparen ? W_BODY : W_NONE;
-        break;
-      case W_BODY:
+      case W_BODY: // from AS to the ")" that closes the body (the shape check wants "(" right after AS)
         if (this.isPunct(RPAREN) && this.depth === this.withDepth + 1) this.withState = W_AFTER_BODY;
         break;
       case W_AFTER_BODY:

@@ -385,6 +385,12 @@ const corpus: ReadonlyArray<readonly [Expect, string, string?]> = [
   ['N', 'CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO CALL p', 'CALL anywhere'],
   ['N', 'SELECT 1 FROM t WHERE execute = 1', 'EXECUTE anywhere, even as a column name: conservative'],
   ['N', 'SELECT @x(1)'],
+  ['R', 'SELECT * FROM t, LATERAL (WITH c AS (SELECT 1) SELECT * FROM c) d', 'a WITH query in parentheses is no argument list'],
+  ['R', 'SELECT t.a nextval FROM t', 'an alias named nextval after a qualified name is no s.NEXTVAL'],
+  ['N', 'SELECT (a) AND NOT log_hit(1) FROM t', 'a call after words that follow ")"'],
+  ['A', 'EXPLAIN INSERT INTO t (a) VALUES (1)', '"INTO t (" opens a column list, also outside INSERT\'s own parse'],
+  ['N', "SELECT * FROM (WITH 'a' (x) AS (SELECT 1), b (y) AS (SELECT 2) SELECT 1) d", 'a WITH list without a name: b (y) is a call'],
+  ['R', 'WITH a AS (SELECT (1)), b (x) AS (SELECT 2) SELECT * FROM a, b', 'a ")" inside a CTE body does not end it'],
 ];
 
 const EXPECTED: Record<Expect, { plainRead: boolean; singleAtomic: boolean }> = {
