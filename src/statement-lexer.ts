@@ -12,7 +12,6 @@ import {
   DOT,
   DOUBLE_QUOTE,
   END,
-  KEYWORDS,
   NUMBER,
   PUNCT,
   QUOTED,
@@ -24,6 +23,7 @@ import {
   isDigit,
   isHexDigit,
   isIdentChar,
+  keywordId,
   lineEnd,
 } from './statement-tokens.js';
 
@@ -261,6 +261,6 @@ export class Tokenizer {
   }
 
   private keyword(start: number, end: number): number {
-    return KEYWORDS.get(this.sql.slice(start, end).toUpperCase()) ?? 0;
+    return keywordId(this.sql.slice(start, end).toUpperCase());
   }
 }
