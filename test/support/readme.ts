@@ -11,7 +11,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 // Fenced blocks
 
 export interface Block {
-  /** 0-based position among the README's fenced blocks. */
+  /** The document it is in, relative to the repository (README.md, docs/....md). */
+  file: string;
+  /** 0-based position among the document's fenced blocks. */
   index: number;
   /** The info string after the opening fence ('' for a bare fence). */
   lang: string;
@@ -23,7 +25,7 @@ export interface Block {
 }
 
 /** Every fenced (```) block of a Markdown text, in order. Throws on an unclosed fence. */
-export function fencedBlocks(markdown: string): Block[] {
+export function fencedBlocks(markdown: string, file = 'README.md'): Block[] {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -34,9 +36,9 @@ export function fencedBlocks(markdown: string): Block[] {
     const closes = (line: string) => line.trim().startsWith(fence) && new RegExp(`^\\${fence[0]}+$`).test(line.trim());
     let j = i + 1;
     while (j < lines.length && !closes(lines[j]!)) j++;
-    if (j >= lines.length) throw new Error(`README line ${i + 1}: fenced block is never closed`);
+    if (j >= lines.length) throw new Error(`${file} line ${i + 1}: fenced block is never closed`);
     const body = lines.slice(i + 1, j);
-    blocks.push({ index: blocks.length, lang: open[2]!, line: i + 1, first: (body.find((l) => l.trim()) ?? '').trim(), code: body.join('\n') });
+    blocks.push({ file, index: blocks.length, lang: open[2]!, line: i + 1, first: (body.find((l) => l.trim()) ?? '').trim(), code: body.join('\n') });
     i = j;
   }
   return blocks;
