@@ -13,7 +13,7 @@ import { createPoolCluster } from '../../src/promise.js';
 import type { ResilientPromisePoolCluster } from '../../src/promise.js';
 import { startGaleraCluster, type GaleraCluster } from '../support/galera.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
-import { bounded, delay, pendingAfter } from '../support/wait.js';
+import { bounded, delay, pendingAfter, until } from '../support/wait.js';
 
 type AnyError = Error & { code?: string; errno?: number; outcomeUnknown?: boolean; nodeId?: string };
 
@@ -131,6 +131,28 @@ describe('cluster chaos on a real 3-node Galera cluster: mysql2 PoolCluster vs o
     assert.equal(loads.ours.errors.length, 0, summary(loads.ours));
     assert.ok(loads.theirs.errors.some((e) => e.errno === 1047), `mysql2 passes the 1047s on: ${summary(loads.theirs)}`);
     assert.equal(ours.nodeStates().find((n) => n.id === 'node2')?.health, 'up');
+  });
+
+  test('a desynced node (Donor/Desynced) serves only when no synced node does; back in rotation when synced', async (t) => {
+    await freshClusters();
+    await galera.desync(2, true);
+    try {
+      const health = () => ours.nodeStates().find((n) => n.id === 'node2')?.health;
+      await until(() => health() === 'degraded', 5_000, 'node2 degraded');
+      const ids = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const conn = await ours.getConnection('*', 'RR');
+        ids.add((conn.connection as unknown as { _clusterId: string })._clusterId);
+        conn.release();
+      }
+      assert.deepEqual([...ids].sort(), ['node1', 'node3'], 'RR skips the desynced node while synced ones serve');
+      const only = await ours.getConnection('node2');
+      only.release();
+      t.diagnostic('a pattern whose only node is desynced still gets it');
+    } finally {
+      await galera.desync(2, false);
+    }
+    await until(() => ours.nodeStates().find((n) => n.id === 'node2')?.health === 'up', 5_000, 'node2 up again');
   });
 
   test('a node SIGKILLed under reads, restarted and rejoined: 0 read errors, it serves again without a restart of the app', async (t) => {
