@@ -11,6 +11,7 @@
 import type { ConnectionConfig, PoolConnection } from 'mysql2';
 import type { Clock } from './clock.js';
 import { poolClosedError } from './errors.js';
+import { HostRotation } from './host-rotation.js';
 import type { Failures } from './failures.js';
 import type { Health } from './health.js';
 import { clampReports } from './clamp-warnings.js';
@@ -64,6 +65,8 @@ export class Connector {
   /** The limits in force (options clamped to what the server allows). */
   limits: Limits;
   private probing: Promise<void> | undefined;
+  /** Several hosts (host-rotation.ts); undefined for one. */
+  readonly hosts: HostRotation | undefined;
 
   constructor(
     private readonly pool: ConnectorHost,
@@ -72,16 +75,41 @@ export class Connector {
     private readonly userSet: ReadonlySet<string>,
   ) {
     this.limits = computeLimits(pool.opts, undefined).limits;
+    const { hosts, preferFirstHost, hostRecheckInterval, pingTimeout } = pool.opts;
+    if (!hosts) return;
+    const rotation = new HostRotation(hosts, pool.config.connectionConfig, {
+      preferFirstHost,
+      hostRecheckInterval,
+      recheckTimeout: Math.max(pingTimeout, 2_000),
+      clock: pool.clock,
+      onMove: (from, to, why) => {
+        log.pool('host %s -> %s: %s', rotation.describe(from), rotation.describe(to), why);
+        // A different server: its limits are read again, idle connections pinged.
+        this.server = undefined;
+        pool.health.suspect(this.clock.now());
+      },
+    });
+    this.hosts = rotation;
+    // Connections to a host that is no longer current are not handed out (closed as retired).
+    pool.health.offHost = (entry) => rotation.abandoned(entry);
   }
 
   private get clock(): Clock {
     return this.pool.clock;
   }
 
-  /** Opens one connection; resolves once it is usable (handshake and, on the first one, the server probe). */
+  /**
+   * Opens one connection; resolves once it is usable (handshake and, on the first one, the server probe). With
+   * several hosts, on the current one, then the next ones while connects fail.
+   */
   open(): Promise<PoolEntry> {
+    if (!this.hosts) return this.openOn(this.pool.config.connectionConfig);
+    return this.hosts.connect((config) => this.openOn(config), () => this.pool.closing);
+  }
+
+  private openOn(config: ConnectionConfig): Promise<PoolEntry> {
     const pool = this.pool;
-    const conn = this.factory.create(pool, cloneConnectionConfig(pool.config.connectionConfig));
+    const conn = this.factory.create(pool, cloneConnectionConfig(config));
     const entry = new PoolEntry(conn, this.clock.now(), Infinity);
     tagConnection(conn, entry);
     pool.track(entry);

@@ -17,6 +17,8 @@ export class Health {
   retireBefore = -Infinity;
   /** Idle connections last used at or before this are presumed dead (a ping on one as old timed out). */
   deadIdleBefore = -Infinity;
+  /** With several hosts: the connection is to a host the pool has moved away from (host-rotation.ts). */
+  offHost: ((entry: PoolEntry) => boolean) | undefined;
 
   /**
    * Why `entry` must be closed now rather than used (or kept), without any I/O; undefined if it may be.
@@ -33,7 +35,7 @@ export class Health {
       if (hasPendingCommand(entry.conn)) return 'busy-on-release';
       if (entry.inTransaction || entry.autocommitOff) return 'in-transaction';
     }
-    if (entry.createdAt <= this.retireBefore) return 'retired';
+    if (entry.createdAt <= this.retireBefore || this.offHost?.(entry)) return 'retired';
     if (now >= entry.expiresAt) return 'lifetime';
     if (moment === 'release') return undefined;
     if (entry.lastUsedAt <= this.deadIdleBefore) return 'presumed-dead';

@@ -163,6 +163,32 @@ export const OWN_OPTIONS = {
       '`getConnection` call: a `leak` event and a `debug` line. 0 = off (when on, each checkout captures a stack and arms a timer).',
   },
   /**
+   * An ordered list of hosts for one pool: `['h1:3306', 'h2:3307']` or `[{ host, port }]` (a port left out is
+   * `port`'s, else 3306). The same list can be given as a multi-host URL (`mysql://u:p@h1:3306,h2:3306/db`) or a
+   * comma-separated `host` (`'h1:3306,h2:3307'`). New connections go to the current host (at first the first); a
+   * connect that fails moves to the next, and connections to the failed host are no longer handed out.
+   */
+  hosts: {
+    type: 'object',
+    default: undefined,
+    defaultText: '—',
+    doc: "Ordered host list (`['h1:3306', 'h2:3307']`; also a multi-host URL or a comma-separated `host`): connects to the current host, moves to the next when a connect fails.",
+  },
+  /** With several hosts: move back to an earlier host as soon as a background check finds it healthy again. */
+  preferFirstHost: {
+    type: 'boolean',
+    default: false,
+    doc: 'With several hosts: go back to the first (earliest healthy) host once a background check finds it up again.',
+  },
+  /** How often, while a later host is current, `preferFirstHost` checks the earlier ones. */
+  hostRecheckInterval: {
+    type: 'integer',
+    unit: 'ms',
+    default: 5_000,
+    min: 1,
+    doc: 'With `preferFirstHost`: how often the earlier hosts are checked while a later one is current. > 0.',
+  },
+  /**
    * Override the error table: called with the table's action (null: a plain SQL error); return an action to use
    * instead, null for "leave the connection alone", or undefined to keep the table's answer. Called for every error
    * on a connection.

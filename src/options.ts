@@ -4,6 +4,9 @@ import { systemClock } from './clock.js';
 import { MYSQL2_OPTION_NAMES, parseUrl } from './mysql2-internals.js';
 import type { ErrorAction } from './error-table.js';
 import { MYSQL2_OPTIONS, OWN_OPTIONS, type OptionSpec } from './option-spec.js';
+import { optionError } from './option-errors.js';
+import { resolveHosts, splitMultiHostUri } from './host-list.js';
+import type { HostAddress, HostsOption } from './host-list.js';
 
 type Own = typeof OWN_OPTIONS;
 type Mysql2 = typeof MYSQL2_OPTIONS;
@@ -18,7 +21,9 @@ export type ClassifyError = (err: Error, action: ErrorAction | null) => ErrorAct
  * is in milliseconds. They are validated and removed before the rest is handed to mysql2, so mysql2 never warns
  * about them.
  */
-export interface ResilienceOptions extends Omit<{ [K in keyof Own]?: ValueOf<Own[K]> }, 'classifyError' | 'clock'> {
+export interface ResilienceOptions extends Omit<{ [K in keyof Own]?: ValueOf<Own[K]> }, 'classifyError' | 'clock' | 'hosts'> {
+  /** An ordered list of hosts (see `hosts` in option-spec.ts): `['h1:3306', 'h2:3307']` or `[{ host, port }]`. */
+  hosts?: HostsOption;
   /**
    * Override the error table: called with the table's action (null: a plain SQL error); return an action to use
    * instead, null for "leave the connection alone", or undefined to keep the table's answer. Called for every error
@@ -48,8 +53,8 @@ type ReadHere = { [K in keyof Mysql2]: Mysql2[K] extends { passThrough: true } ?
 
 /** mysql2's pool options as resolved, plus this library's, as resolved: every row of the table but the pass-through ones. */
 export type ResolvedOptions = { [K in ReadHere]: ValueOf<Mysql2[K]> } & {
-  [K in Exclude<keyof Own, 'classifyError' | 'clock'>]-?: ValueOf<Own[K]>;
-} & { classifyError: ClassifyError | undefined; clock: Clock };
+  [K in Exclude<keyof Own, 'classifyError' | 'clock' | 'hosts'>]-?: ValueOf<Own[K]>;
+} & { classifyError: ClassifyError | undefined; clock: Clock; hosts: readonly HostAddress[] | undefined };
 
 type NumericDefaults<T> = { readonly [K in keyof T as T[K] extends { default: number } ? K : never]: number };
 
@@ -62,39 +67,8 @@ export const DEFAULTS: NumericDefaults<Own> & NumericDefaults<Mysql2> = Object.f
   ),
 ) as NumericDefaults<Own> & NumericDefaults<Mysql2>;
 
-/**
- * The `code` of every error option validation throws (a TypeError or RangeError with `code`, `option` and `value`;
- * `OPTION_UNKNOWN` adds `suggestion`). Stable: match on these, not on messages.
- */
-export const OPTION_ERROR_CODES = {
-  OPTIONS_INVALID: 'TypeError: the options are neither an object nor a connection URI string.',
-  OPTION_INVALID_TYPE: 'TypeError: a value of the wrong type (`pingTimeout: "500"`, `assumeIdempotent: 1`).',
-  OPTION_OUT_OF_RANGE: 'RangeError: a number that is negative, not an integer, or below the minimum (`pingTimeout: 0`).',
-  OPTION_UNKNOWN: "TypeError: an unknown key that looks like a typo of one of this library's (`pingTimout`); `suggestion` names it.",
-  OPTION_CONFLICT: 'RangeError: two options that contradict each other (`minConnections` above `connectionLimit`).',
-} as const;
-
-export type OptionErrorCode = keyof typeof OPTION_ERROR_CODES;
-
-/** A validation error: mysql2-style `code`, plus the option's name and the value given. */
-export interface OptionError extends Error {
-  code: OptionErrorCode;
-  /** The option's name; undefined for OPTIONS_INVALID. */
-  option: string | undefined;
-  value: unknown;
-  /** OPTION_UNKNOWN: the option probably meant. */
-  suggestion?: string;
-}
-
-function optionError(
-  Type: typeof TypeError | typeof RangeError,
-  code: OptionErrorCode,
-  option: string | undefined,
-  value: unknown,
-  message: string,
-): OptionError {
-  return Object.assign(new Type(`resilient-mysql-pool: ${message}`), { code, option, value });
-}
+export { OPTION_ERROR_CODES, optionError } from './option-errors.js';
+export type { OptionError, OptionErrorCode } from './option-errors.js';
 
 const OWN_KEYS = Object.keys(OWN_OPTIONS) as (keyof Own)[];
 
@@ -203,6 +177,7 @@ export function resolveOptions(input: string | ResilientPoolOptions | undefined)
   // Defaults that depend on another option.
   resolved.maxIdle ??= resolved.connectionLimit;
   resolved.clock ??= systemClock;
+  resolved.hosts = resolveHosts(own.hosts, mysql);
 
   const { connectionLimit, minConnections } = resolved as { connectionLimit: number; minConnections: number };
   if (connectionLimit > 0 && minConnections > connectionLimit) {
@@ -248,10 +223,15 @@ export function checkConnectionLimit(value: unknown, minConnections: number): nu
  * options and this library's own options in the query string take effect.
  */
 function expandUri(input: string | ResilientPoolOptions): ResilientPoolOptions {
-  if (typeof input === 'string') return parseUrl(input) as ResilientPoolOptions;
+  if (typeof input === 'string') {
+    const { uri, hosts } = splitMultiHostUri(input);
+    return (hosts ? { ...parseUrl(uri), hosts: hosts.map((h) => ({ ...h })) } : parseUrl(uri)) as ResilientPoolOptions;
+  }
   if (typeof input.uri !== 'string') return input;
-  const merged: Record<string, unknown> = { ...input };
-  for (const [key, value] of Object.entries(parseUrl(input.uri))) {
+  const { uri, hosts } = splitMultiHostUri(input.uri);
+  const merged: Record<string, unknown> = { ...input, uri };
+  if (hosts && !merged.hosts && !merged.host) merged.hosts = hosts;
+  for (const [key, value] of Object.entries(parseUrl(uri))) {
     if (!merged[key]) merged[key] = value;
   }
   return merged as ResilientPoolOptions;

@@ -492,6 +492,7 @@ export class ResilientPool extends PoolClass {
    * promise API's `end()`) completes when no connection of the pool is left.
    */
   override end(cb?: (err: NodeJS.ErrnoException | null, ...args: any[]) => any): void {
+    this.connector.hosts?.close();
     this.ending ??= shutdown(this);
     this.ending.then(
       () => cb?.(null),

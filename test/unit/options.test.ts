@@ -25,9 +25,18 @@ function otherValue(spec: OptionSpec): unknown {
   }
 }
 
+const HOSTS = ['h1:3306', 'h2:3307'];
+const HOSTS_RESOLVED = [
+  { host: 'h1', port: 3306 },
+  { host: 'h2', port: 3307 },
+];
+
 /** Every own option set to a valid, non-default value (from the table). */
 function allOwnOptions(): ResilientPoolOptions {
-  return Object.fromEntries(Object.entries(OWN_OPTIONS).map(([name, spec]) => [name, otherValue(spec)])) as ResilientPoolOptions;
+  // `hosts` is an object row whose value is a host list (resolved to { host, port } objects; the first goes to mysql2).
+  return Object.fromEntries(
+    Object.entries(OWN_OPTIONS).map(([name, spec]) => [name, name === 'hosts' ? HOSTS : otherValue(spec)]),
+  ) as ResilientPoolOptions;
 }
 
 /**
@@ -115,7 +124,8 @@ describe('resolveOptions: defaults', () => {
     const opts = allOwnOptions();
     const { resolved, userSet } = resolveOptions(opts);
     for (const key of OWN_KEYS) {
-      assert.equal((resolved as unknown as Record<string, unknown>)[key], (opts as Record<string, unknown>)[key], key);
+      const given = key === 'hosts' ? HOSTS_RESOLVED : (opts as Record<string, unknown>)[key];
+      assert.deepEqual((resolved as unknown as Record<string, unknown>)[key], given, key);
       assert.notEqual((opts as Record<string, unknown>)[key], OWN_OPTIONS[key as keyof typeof OWN_OPTIONS].default, key);
       assert.ok(userSet.has(key), key);
     }
@@ -186,9 +196,10 @@ describe('resolveOptions: what mysql2 gets', () => {
   });
 
   test('own keys never reach mysql2', () => {
-    const { mysql } = resolveOptions({ ...allOwnOptions(), host: 'db', user: 'app' });
+    const { mysql } = resolveOptions({ ...allOwnOptions(), user: 'app' });
     for (const key of OWN_KEYS) assert.equal(Object.hasOwn(mysql, key), false, key);
-    assert.deepEqual(Object.keys(mysql).sort(), ['host', 'keepAliveInitialDelay', 'user']);
+    // The host list's first host is mysql2's host and port.
+    assert.deepEqual(Object.keys(mysql).sort(), ['host', 'keepAliveInitialDelay', 'port', 'user']);
   });
 
   test("mysql2's keys pass through untouched", () => {
@@ -452,7 +463,7 @@ describe('ResilientPool construction does not make mysql2 warn', () => {
   test('only own options (plus host): nothing printed', async () => {
     // minConnections 0: no connection is opened, so no server is needed.
     const { clock: _clock, ...own } = allOwnOptions();
-    const pool = new ResilientPool({ ...own, minConnections: 0, host: '127.0.0.1', port: 1 });
+    const pool = new ResilientPool({ ...own, minConnections: 0, hosts: ['127.0.0.1:1', '127.0.0.1:2'] });
     try {
       assert.deepEqual(errors, []);
       assert.deepEqual(warnings, []);

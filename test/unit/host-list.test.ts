@@ -1,0 +1,61 @@
+/** Host lists (src/hosts.ts): the three forms, the first host given to mysql2, validation codes, one host = none. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveOptions } from '../../src/options.js';
+import { splitMultiHostUri } from '../../src/host-list.js';
+
+test('a multi-host URL: the list, and mysql2 gets the first host', () => {
+  const { mysql, resolved } = resolveOptions('mysql://u:p@h1:3306,h2:3307,[::1]/db?connectionLimit=3');
+  assert.deepEqual(resolved.hosts, [
+    { host: 'h1', port: 3306 },
+    { host: 'h2', port: 3307 },
+    { host: '::1', port: 3306 },
+  ]);
+  assert.equal(mysql.host, 'h1');
+  assert.equal(mysql.port, 3306);
+  assert.equal(mysql.user, 'u');
+  assert.equal(resolved.connectionLimit, 3);
+  assert.equal(splitMultiHostUri('mysql://u:p@h1:3306,h2/db?x=1').uri, 'mysql://u:p@h1:3306/db?x=1');
+  assert.equal(splitMultiHostUri('mysql://u@h1/db').hosts, undefined);
+});
+
+test('a comma-separated host and the hosts option; a port left out is `port`', () => {
+  assert.deepEqual(resolveOptions({ host: 'a:1,b', port: 3307 }).resolved.hosts, [
+    { host: 'a', port: 1 },
+    { host: 'b', port: 3307 },
+  ]);
+  assert.deepEqual(resolveOptions({ hosts: ['a', { host: 'b', port: 2 }] }).resolved.hosts, [
+    { host: 'a', port: 3306 },
+    { host: 'b', port: 2 },
+  ]);
+  assert.deepEqual(resolveOptions({ uri: 'mysql://u@x:1,y:2/db' }).resolved.hosts, [
+    { host: 'x', port: 1 },
+    { host: 'y', port: 2 },
+  ]);
+});
+
+test('one host is no host list (the pool is unchanged)', () => {
+  assert.equal(resolveOptions({ host: 'a', port: 1 }).resolved.hosts, undefined);
+  const one = resolveOptions({ hosts: ['only:3310'] });
+  assert.equal(one.resolved.hosts, undefined);
+  assert.equal(one.mysql.host, 'only');
+  assert.equal(one.mysql.port, 3310);
+});
+
+test('invalid host lists throw with a code and the option', () => {
+  const cases: [unknown, string][] = [
+    [{ hosts: 'a,b' }, 'OPTION_INVALID_TYPE'],
+    [{ hosts: [42] }, 'OPTION_INVALID_TYPE'],
+    [{ hosts: [] }, 'OPTION_OUT_OF_RANGE'],
+    [{ hosts: ['a:0'] }, 'OPTION_OUT_OF_RANGE'],
+    [{ hosts: ['a:70000'] }, 'OPTION_OUT_OF_RANGE'],
+    [{ host: 'a,b:x' }, 'OPTION_OUT_OF_RANGE'],
+    [{ hosts: ['a'], host: 'b,c' }, 'OPTION_CONFLICT'],
+    [{ hosts: ['a', 'b'], socketPath: '/tmp/s' }, 'OPTION_CONFLICT'],
+    [{ hostRecheckInterval: 0 }, 'OPTION_OUT_OF_RANGE'],
+    [{ preferFirstHost: 'yes' }, 'OPTION_INVALID_TYPE'],
+  ];
+  for (const [input, code] of cases) {
+    assert.throws(() => resolveOptions(input as never), (err: { code?: string }) => err.code === code, JSON.stringify(input));
+  }
+});
