@@ -11,7 +11,6 @@
 import type { PoolConnection } from 'mysql2';
 import { createQuery } from './mysql2-internals.js';
 import type { ClusterNode } from './cluster-node.js';
-import type { ResilientPoolCluster } from './cluster.js';
 import { ErrorCodes, poolClosedError } from './errors.js';
 import type { AnnotatedError } from './errors.js';
 import { rethrowLater } from './isolate.js';
@@ -19,6 +18,16 @@ import { log } from './log.js';
 import { statementFacts } from './statement.js';
 
 export const SELECTORS = ['RR', 'RANDOM', 'ORDER'] as const;
+
+/** What a namespace needs of its cluster (cluster.ts implements it; no import back, so no cycle). */
+export interface ClusterHost {
+  readonly _closed: boolean;
+  readonly config: { readonly canRetry: boolean };
+  find(pattern: string | RegExp): ClusterNode[];
+  noteFailure(node: ClusterNode): void;
+  noteSuccess(node: ClusterNode): void;
+  emit(event: string, ...args: unknown[]): boolean;
+}
 export type Selector = (typeof SELECTORS)[number];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -61,7 +70,7 @@ export class PoolNamespace {
   private rr = 0;
 
   constructor(
-    readonly cluster: ResilientPoolCluster,
+    readonly cluster: ClusterHost,
     readonly pattern: string | RegExp,
     readonly selector: Selector,
   ) {}

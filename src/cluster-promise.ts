@@ -9,7 +9,8 @@ import * as mysqlPromise from 'mysql2/promise';
 import type { FieldPacket, PoolConnection as PromisePoolConnection, PoolNamespace as MysqlPromisePoolNamespace, QueryOptions } from 'mysql2/promise';
 import type { PoolConnection, PoolOptions } from 'mysql2';
 import type { PoolNamespace } from './cluster-call.js';
-import type { ResilientPoolCluster } from './cluster.js';
+import type { EventEmitter as Emitter } from 'node:events';
+import type { NodeHealth, NodeState } from './node-health.js';
 import type { ResilientPoolOptions } from './options.js';
 import { forwardEvents } from './forward-events.js';
 
@@ -18,6 +19,17 @@ const PromisePoolConnectionClass = (
 ).PoolConnection;
 
 const FORWARDED = ['warn', 'remove', 'online', 'offline'];
+
+/** The callback cluster as its promise wrapper uses it (cluster.ts's ResilientPoolCluster; no import back, no cycle). */
+export interface CorePoolCluster extends Emitter {
+  readonly _closed: boolean;
+  readonly config: Readonly<Record<string, unknown>>;
+  add(...args: unknown[]): void;
+  remove(pattern: string | RegExp): void;
+  namespace(pattern?: string | RegExp, selector?: string): PoolNamespace;
+  end(cb?: (err: NodeJS.ErrnoException | null) => void): void;
+  nodeStates(): Array<{ id: string; health: NodeHealth; suspect: boolean; errorCount: number; state: NodeState | undefined }>;
+}
 
 type Sql = string | QueryOptions;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -57,7 +69,7 @@ export class ResilientPromisePoolCluster extends EventEmitter {
   readonly Promise: PromiseConstructor;
 
   constructor(
-    readonly poolCluster: ResilientPoolCluster,
+    readonly poolCluster: CorePoolCluster,
     promiseImpl?: PromiseConstructor,
   ) {
     super();
@@ -65,14 +77,14 @@ export class ResilientPromisePoolCluster extends EventEmitter {
     forwardEvents(poolCluster, this, FORWARDED);
   }
 
-  get config(): ResilientPoolCluster['config'] {
+  get config(): CorePoolCluster['config'] {
     return this.poolCluster.config;
   }
 
   add(config: PoolOptions | ResilientPoolOptions): void;
   add(id: string, config: string | PoolOptions | ResilientPoolOptions): void;
   add(a: string | PoolOptions | ResilientPoolOptions, b?: string | PoolOptions | ResilientPoolOptions): void {
-    (this.poolCluster.add as (...args: unknown[]) => void)(...(b === undefined ? [a] : [a, b]));
+    this.poolCluster.add(...(b === undefined ? [a] : [a, b]));
   }
 
   remove(pattern: string | RegExp): void {
@@ -109,7 +121,7 @@ export class ResilientPromisePoolCluster extends EventEmitter {
   }
 
   /** See ResilientPoolCluster.nodeStates(). */
-  nodeStates(): ReturnType<ResilientPoolCluster['nodeStates']> {
+  nodeStates(): ReturnType<CorePoolCluster['nodeStates']> {
     return this.poolCluster.nodeStates();
   }
 }

@@ -13,7 +13,7 @@ import type { Selector } from './cluster-call.js';
 import type { NodeHealth, NodeState } from './node-health.js';
 import type { ResilientPoolOptions } from './options.js';
 import { ResilientPool } from './pool.js';
-import type { ResilientPromisePoolCluster } from './cluster-promise.js';
+import { ResilientPromisePoolCluster } from './cluster-promise.js';
 import { emitIsolated } from './isolate.js';
 import { log } from './log.js';
 
@@ -195,9 +195,6 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
   }
 
   promise(promiseImpl?: PromiseConstructor): ResilientPromisePoolCluster {
-    // Loaded lazily, like ResilientPool.promise(): keeps the module graph acyclic at load.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { ResilientPromisePoolCluster } = require('./cluster-promise.js') as typeof import('./cluster-promise.js');
     return new ResilientPromisePoolCluster(this, promiseImpl ?? this.promiseImpl);
   }
 
