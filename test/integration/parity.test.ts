@@ -1099,8 +1099,12 @@ describe('deliberate differences', () => {
   });
 
   test("resilient: acquireTimeout 200 with the only connection held fails with 'POOL_ACQUIRE_TIMEOUT'", T, async () => {
-    const options = { connectionLimit: 1, acquireTimeout: 200 } as PoolOptions;
+    // minConnections 1: the pool opens its connection by itself, and the test holds it once it is open. The first
+    // checkout must not race the 200 ms: on a loaded machine (load average ~30 on 2 cores) connecting and reading
+    // the server's limits took longer, and that checkout timed out instead of the one under test.
+    const options = { connectionLimit: 1, acquireTimeout: 200, minConnections: 1 } as PoolOptions;
     await withPool(resilientImpl, options, async ({ pool, hold }) => {
+      await bounded(once(pool, 'connection'), 10_000, 'the first connection');
       const a = await hold();
       const started = Date.now();
       const err = await bounded(rejection(getConnection(pool)), 5_000, 'the timed-out checkout');

@@ -571,72 +571,86 @@ __report({ counter: counter.n, calls: calls.n, pools: __pools.length, assumed })
   },
   {
     lang: 'js',
-    first: "const http = require('node:http');",
+    first: "const { MeterProvider, PeriodicExportingMetricReader, ConsoleMetricExporter } = require('@opentelemetry/sdk-metrics');",
     how:
-      'CommonJS program with a callback `pool` that has run queries and destroyed a connection; listens on a free port ' +
-      'instead of 9464; one scrape over HTTP, parsed as Prometheus text and compared with stats(); server and pool closed',
+      'CommonJS program with a callback `pool` that has run queries (some concurrent) and destroyed a connection, one ' +
+      'connection held; the real SDK, its console exporter swapped for an in-memory one and flushed once; every ' +
+      'instrument (name, unit, kind) and value compared with stats(); provider shut down, pool closed',
     check: async (block) => {
       const r = await runExample(
         block,
         {
           kind: 'cjs',
-          pre: `${CALLBACK_POOL}${WARM_UP}let __listening;
-const __listeningP = new Promise((resolve) => (__listening = resolve));
-function __onListening() {
-  __listening(this);
-}
+          pre: `${CALLBACK_POOL}${WARM_UP}const { InMemoryMetricExporter: __Memory, AggregationTemporality: __Temporality } = require('@opentelemetry/sdk-metrics');
+const __exporter = new __Memory(__Temporality.CUMULATIVE);
 `,
-          edits: [['}).listen(9464);', "}).listen(0, '127.0.0.1', __onListening);"]],
+          edits: [['new ConsoleMetricExporter()', '__exporter']],
           post: cjsAsync(`  await __warmUp();
-  const server = await __listeningP;
-  const scrape = await new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port: server.address().port, path: '/metrics', agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode, contentType: res.headers['content-type'], body }));
-      })
-      .on('error', reject);
-  });
-  __report({ scrape, stats: pool.stats() });
-  await new Promise((resolve) => server.close(resolve));
+  const held = await new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
+  await meterProvider.forceFlush();
+  const stats = pool.stats();
+  held.release();
+  const metrics = __exporter.getMetrics().at(-1).scopeMetrics.flatMap((s) => s.metrics.map((m) => ({
+    scope: s.scope.name, name: m.descriptor.name, unit: m.descriptor.unit, type: m.dataPointType, monotonic: m.isMonotonic,
+    points: m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })),
+  })));
+  __report({ metrics, stats });
+  poolMetrics.stop();
+  await meterProvider.shutdown();
   await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
         },
         { pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
       );
-      const { scrape, stats } = only(r) as { scrape: { status: number; contentType: string; body: string }; stats: Stats };
-      assert.equal(scrape.status, 200);
-      assert.equal(scrape.contentType, 'text/plain; version=0.0.4');
-      const families = parsePrometheusText(scrape.body);
-      const value = (name: string, labels: Record<string, string> = {}): number | undefined => {
-        const base = name.replace(/_(bucket|sum|count)$/, '');
-        const f = families.get(name) ?? families.get(base);
-        return f?.samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
+      type Point = { attributes: Record<string, string>; value: number | { count: number; sum: number; min: number; max: number } };
+      const { metrics, stats } = only(r) as {
+        metrics: Array<{ scope: string; name: string; unit: string; type: number; monotonic?: boolean; points: Point[] }>;
+        stats: Stats;
       };
-      const type = (name: string) => families.get(name)?.type;
-      for (const k of ['total', 'idle', 'in_use', 'waiting']) assert.equal(type(`mysql_pool_${k}`), 'gauge', `mysql_pool_${k}\n${scrape.body}`);
-      assert.equal(value('mysql_pool_total'), stats.total);
-      assert.equal(value('mysql_pool_in_use'), stats.inUse);
-      assert.equal(type('mysql_pool_acquires_total'), 'counter');
-      assert.equal(value('mysql_pool_acquires_total'), stats.acquires);
-      assert.equal(value('mysql_pool_created_total'), stats.created);
-      assert.equal(value('mysql_pool_destroyed_total', { reason: 'user-destroy' }), 1, scrape.body);
-      assert.equal(type('mysql_pool_acquire_wait_seconds'), 'histogram');
-      assert.equal(value('mysql_pool_acquire_wait_seconds_count'), stats.acquires);
+      const SUM = 3; // DataPointType.SUM
+      const HISTOGRAM = 0; // DataPointType.HISTOGRAM
+      const expected: Record<string, [string, number, boolean | undefined]> = {
+        'db.client.connection.count': ['{connection}', SUM, false],
+        'db.client.connection.idle.max': ['{connection}', SUM, false],
+        'db.client.connection.idle.min': ['{connection}', SUM, false],
+        'db.client.connection.max': ['{connection}', SUM, false],
+        'db.client.connection.pending_requests': ['{request}', SUM, false],
+        'db.client.connection.timeouts': ['{timeout}', SUM, true],
+        'db.client.connection.create_time': ['s', HISTOGRAM, undefined],
+        'db.client.connection.wait_time': ['s', HISTOGRAM, undefined],
+        'db.client.connection.use_time': ['s', HISTOGRAM, undefined],
+        'resilient_mysql_pool.connection.closed': ['{connection}', SUM, true],
+      };
+      const byName = new Map(metrics.map((m) => [m.name, m]));
+      for (const [name, [unit, type, monotonic]] of Object.entries(expected)) {
+        const m = byName.get(name);
+        assert.ok(m, `${name} not exported: ${[...byName.keys()].join(', ')}`);
+        assert.deepEqual([m.scope, m.unit, m.type, m.monotonic], ['resilient-mysql-pool', unit, type, monotonic], name);
+        for (const p of m.points) assert.equal(p.attributes['db.client.connection.pool.name'], 'orders', name);
+      }
+      const value = (name: string, attrs: Record<string, string> = {}) =>
+        byName.get(name)!.points.find((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v))?.value;
+      const hist = (name: string) => value(name) as { count: number; sum: number; min: number; max: number };
+      assert.equal(value('db.client.connection.count', { 'db.client.connection.state': 'used' }), 1);
+      assert.equal(value('db.client.connection.count', { 'db.client.connection.state': 'idle' }), stats.idle);
+      assert.equal(value('db.client.connection.pending_requests'), 0);
+      assert.equal(value('db.client.connection.timeouts'), 0);
+      assert.equal(value('resilient_mysql_pool.connection.closed', { reason: 'user-destroy' }), 1);
       assert.ok(stats.acquires >= WARM_UP_ACQUIRES, `acquires: ${stats.acquires}`);
-      assert.equal(value('mysql_pool_acquire_wait_seconds_sum'), stats.acquireWait.sum / 1000);
-      const buckets = families.get('mysql_pool_acquire_wait_seconds')!.samples.filter((s) => s.name.endsWith('_bucket'));
-      assert.equal(buckets.length, stats.acquireWait.histogram.length);
-      assert.match(scrape.body, /^mysql_pool_acquire_wait_seconds_bucket\{le="\+Inf"\} \d+$/m);
+      assert.equal(hist('db.client.connection.wait_time').count, stats.acquires);
+      assert.ok(Math.abs(hist('db.client.connection.wait_time').sum - stats.acquireWait.sum / 1000) < 1e-6);
+      assert.equal(hist('db.client.connection.use_time').count, stats.acquires - 1, 'all but the held checkout ended');
+      // The concurrent SELECT SLEEP(0.05)s held their connections at least 50 ms.
+      assert.ok(hist('db.client.connection.use_time').max >= 0.05, `use_time max ${hist('db.client.connection.use_time').max}`);
+      assert.equal(hist('db.client.connection.create_time').count, stats.created);
+      assert.ok(hist('db.client.connection.create_time').min > 0);
     },
   },
   {
     lang: 'js',
-    first: "const { metrics } = require('@opentelemetry/api');",
+    first: "const client = require('prom-client');",
     how:
-      'CommonJS program with a callback `pool` (one connection held) and a stub @opentelemetry/api that records the ' +
-      'instruments and runs the batch callback once, as a collection would; observations compared with stats()',
+      'CommonJS program with a callback `pool` that has run queries and destroyed a connection, one connection held; ' +
+      "prom-client's registry scraped once (client.register.metrics()), parsed as Prometheus text and compared with stats(); pool closed",
     check: async (block) => {
       const r = await runExample(
         block,
@@ -645,47 +659,43 @@ function __onListening() {
           pre: `${CALLBACK_POOL}${WARM_UP}`,
           post: cjsAsync(`  await __warmUp();
   const held = await new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
-  const observations = await globalThis.__readmeOtel.collect();
+  const text = await client.register.metrics();
   const stats = pool.stats();
   held.release();
-  const { state } = globalThis.__readmeOtel;
-  __report({
-    observations,
-    stats,
-    problems: state.problems,
-    meters: state.meters.map((m) => m.name),
-    instruments: state.instruments.map(({ kind, name, unit }) => ({ kind, name, unit })),
-    callbacks: state.callbacks.map((c) => c.observables.length),
-  });
+  __report({ text, stats, contentType: client.register.contentType });
   await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
         },
         { pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
       );
-      const out = only(r) as {
-        observations: Array<{ instrument: string; kind: string; value: number; attributes: Record<string, string> }>;
-        stats: Stats;
-        problems: string[];
-        meters: string[];
-        instruments: Array<{ kind: string; name: string; unit: string }>;
-        callbacks: number[];
-      };
-      assert.deepEqual(out.problems, []);
-      assert.deepEqual(out.meters, ['resilient-mysql-pool']);
-      assert.deepEqual(out.instruments, [
-        { kind: 'ObservableGauge', name: 'db.client.connection.count', unit: '{connection}' },
-        { kind: 'ObservableGauge', name: 'db.client.connection.pending_requests', unit: '{request}' },
-        { kind: 'ObservableCounter', name: 'resilient_mysql_pool.connections.closed', unit: '{connection}' },
-        { kind: 'ObservableCounter', name: 'resilient_mysql_pool.retries', unit: '{retry}' },
-      ]);
-      assert.deepEqual(out.callbacks, [4]);
-      const pool = { 'db.client.connection.pool.name': 'main' };
-      const observed = (instrument: string, attributes: Record<string, string>) =>
-        out.observations.filter((o) => o.instrument === instrument && JSON.stringify(o.attributes) === JSON.stringify(attributes)).map((o) => o.value);
-      assert.deepEqual(observed('db.client.connection.count', { ...pool, 'db.client.connection.state': 'idle' }), [out.stats.idle]);
-      assert.deepEqual(observed('db.client.connection.count', { ...pool, 'db.client.connection.state': 'used' }), [1]);
-      assert.deepEqual(observed('db.client.connection.pending_requests', pool), [0]);
-      assert.deepEqual(observed('resilient_mysql_pool.connections.closed', { ...pool, reason: 'user-destroy' }), [1]);
-      for (const o of out.observations) assert.equal(o.attributes['db.client.connection.pool.name'], 'main');
+      const { text, stats, contentType } = only(r) as { text: string; stats: Stats; contentType: string };
+      assert.match(contentType, /^text\/plain; version=0\.0\.4/);
+      const families = parsePrometheusText(text);
+      const pool = { db_client_connection_pool_name: 'orders' };
+      const value = (family: string, name: string, labels: Record<string, string> = {}): number | undefined =>
+        families
+          .get(family)
+          ?.samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify({ ...pool, ...labels }))?.value;
+      const type = (name: string) => families.get(name)?.type;
+      const count = 'db_client_connection_count';
+      assert.equal(type(count), 'gauge', text);
+      assert.equal(value(count, count, { db_client_connection_state: 'idle' }), stats.idle);
+      assert.equal(value(count, count, { db_client_connection_state: 'used' }), 1);
+      assert.equal(value('db_client_connection_pending_requests', 'db_client_connection_pending_requests'), 0);
+      assert.equal(type('db_client_connection_timeouts_total'), 'counter');
+      assert.equal(value('db_client_connection_timeouts_total', 'db_client_connection_timeouts_total'), 0);
+      const closed = 'resilient_mysql_pool_connection_closed_total';
+      assert.equal(value(closed, closed, { reason: 'user-destroy' }), 1, text);
+      const wait = 'db_client_connection_wait_time_seconds';
+      assert.equal(type(wait), 'histogram');
+      assert.ok(stats.acquires >= WARM_UP_ACQUIRES, `acquires: ${stats.acquires}`);
+      assert.equal(value(wait, `${wait}_count`), stats.acquires);
+      assert.ok(Math.abs(value(wait, `${wait}_sum`)! - stats.acquireWait.sum / 1000) < 1e-6);
+      const buckets = families.get(wait)!.samples.filter((s) => s.name === `${wait}_bucket`);
+      assert.equal(buckets.length, stats.acquireWait.histogram.length, 'the same bounds as stats(), 50 µs to 10 s and +Inf');
+      const use = 'db_client_connection_use_time_seconds';
+      assert.equal(value(use, `${use}_count`), stats.acquires - 1, 'all but the held checkout ended');
+      const create = 'db_client_connection_create_time_seconds';
+      assert.equal(value(create, `${create}_count`), stats.created);
     },
   },
   {
