@@ -759,6 +759,19 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
     },
   },
   {
+    lang: 'ts',
+    first: 'const options = { clock, connectionLimit: 2, [CONNECTION_FACTORY]: { create: (host, config) => fake(host, config) } };',
+    how: 'docs/testing.md sketch of an internal seam: the names it uses exist (CONNECTION_FACTORY, ResilientPool, a factory with create(host, config) in test/support/fake-connection.ts)',
+    check: async (block) => {
+      const factory = readFileSync(join(root, 'src', 'connection-factory.ts'), 'utf8');
+      assert.match(factory, /export const CONNECTION_FACTORY\b/);
+      assert.match(factory, /create\(host: [^,]+, config: [^)]+\)/, 'ConnectionFactory.create(host, config)');
+      assert.match(readFileSync(join(root, 'src', 'pool.ts'), 'utf8'), /export class ResilientPool\b/);
+      assert.match(readFileSync(join(root, 'test', 'support', 'fake-connection.ts'), 'utf8'), /implements ConnectionFactory/);
+      assert.match(block.code, /new ResilientPool\(options\)/);
+    },
+  },
+  {
     lang: 'sh',
     first: 'npm run test:mutation                      # all four modules, then the check below',
     how: 'docs/testing.md: test:mutation is a script of package.json running scripts/mutation.mjs, which takes each flag the block shows',
