@@ -39,6 +39,12 @@ export class FakeConnections implements ConnectionFactory {
   refuse: Error | undefined;
   pingHangs = false;
   waitTimeout = 28_800;
+  /**
+   * How the server answers a query (not the pool's own probes): 'drop' closes the connection once the statement has
+   * arrived (mysql2 then reports PROTOCOL_CONNECTION_LOST with the command on the wire: it may have run), an Error
+   * is an ERR reply (give it mysql2's fields: code, errno, sqlState, fatal), undefined answers OK / no rows.
+   */
+  answer: (sql: string) => 'drop' | Error | undefined = () => undefined;
   private nextThread = 1;
 
   readonly create = (host: PoolConnectionHost, config: ConnectionConfig): PoolConnection => {
@@ -80,6 +86,19 @@ export class FakeConnections implements ConnectionFactory {
       if (name === 'Query') conn.queries.push(cmd.sql ?? '');
       if (name === 'Ping' && factory.pingHangs) return cmd;
       conn._command = cmd;
+      const answer = name === 'Query' && !/^SELECT @@/.test(cmd.sql ?? '') ? factory.answer(cmd.sql ?? '') : undefined;
+      if (answer === 'drop') {
+        process.nextTick(() => dropUnder(conn, cmd));
+        return cmd;
+      }
+      if (answer) {
+        process.nextTick(() => {
+          conn._command = null;
+          cmd.onResult?.(answer);
+          cmd.emit('end');
+        });
+        return cmd;
+      }
       process.nextTick(() => {
         conn._command = null;
         if (name === 'Quit') {
@@ -108,4 +127,22 @@ export class FakeConnections implements ConnectionFactory {
     this.made.push(conn);
     return conn;
   };
+}
+
+/**
+ * The server closes the socket while `cmd` is on the wire, in mysql2's order: 'end', then the command's callback
+ * with PROTOCOL_CONNECTION_LOST (the command still current, so the pool sees it was sent), then 'error'.
+ */
+function dropUnder(conn: FakeConnection & Record<string, unknown>, cmd: Command): void {
+  const err = Object.assign(new Error('Connection lost: The server closed the connection.'), {
+    code: 'PROTOCOL_CONNECTION_LOST',
+    fatal: true,
+  });
+  conn.stream.readableEnded = true;
+  conn.emit('end');
+  conn._fatalError = err;
+  cmd.onResult?.(err);
+  conn._command = null;
+  conn.emit('error', err);
+  conn.stream.destroy();
 }
