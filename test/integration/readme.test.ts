@@ -736,6 +736,23 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
   },
   {
     lang: 'js',
+    first: '// One pool, several hosts: the first healthy one serves, the next takes over when it fails.',
+    how: 'docs/clusters.md: ES module (require through createRequire); the first host a closed port, the second the private server: the query is answered, then pool.end()',
+    check: async (block) => {
+      const r = await runExample(block, {
+        kind: 'esm',
+        pre: "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n",
+        edits: [
+          ["host: 'db1:3306,db2:3306'", 'host: `127.0.0.1:1,${options.host}:${options.port}`'],
+          ["user: 'app', password: process.env.DB_PASSWORD, database: 'app',", 'user: options.user, password: options.password, database: options.database,'],
+        ],
+        post: '__report({ rows });\nawait pool.end();\n',
+      });
+      assert.deepEqual(only(r), { rows: [{ one: 1 }] });
+    },
+  },
+  {
+    lang: 'js',
     first: "cluster.add('PRIMARY', { host: 'primary', ...common });",
     how: 'docs/clusters.md fragment: ES module with `cluster` and `common` from the server; the three nodes are the private server; the UPDATE through PRIMARY, the read through REPLICA*, then cluster.end()',
     check: async (block) => {
