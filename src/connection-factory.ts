@@ -12,6 +12,7 @@ import type { ConnectionConfig, PoolConnection } from 'mysql2';
 import type { Clock } from './clock.js';
 import { poolClosedError } from './errors.js';
 import { HostRotation } from './host-rotation.js';
+import { probeNode } from './node-health.js';
 import type { Failures } from './failures.js';
 import type { Health } from './health.js';
 import { clampReports } from './clamp-warnings.js';
@@ -75,10 +76,11 @@ export class Connector {
     private readonly userSet: ReadonlySet<string>,
   ) {
     this.limits = computeLimits(pool.opts, undefined).limits;
-    const { hosts, preferFirstHost, hostRecheckInterval, pingTimeout } = pool.opts;
+    const { hosts, preferFirstHost, hostRecheckInterval, pingTimeout, skipReadOnlyHosts } = pool.opts;
     if (!hosts) return;
     const rotation = new HostRotation(hosts, pool.config.connectionConfig, {
       preferFirstHost,
+      skipReadOnly: skipReadOnlyHosts,
       hostRecheckInterval,
       recheckTimeout: Math.max(pingTimeout, 2_000),
       clock: pool.clock,
@@ -104,7 +106,19 @@ export class Connector {
    */
   open(): Promise<PoolEntry> {
     if (!this.hosts) return this.openOn(this.pool.config.connectionConfig);
-    return this.hosts.connect((config) => this.openOn(config), () => this.pool.closing);
+    const accept = this.pool.opts.skipReadOnlyHosts ? (entry: PoolEntry) => this.writable(entry) : undefined;
+    return this.hosts.connect((config) => this.openOn(config), () => this.pool.closing, accept);
+  }
+
+  /** skipReadOnlyHosts: a new connection to a read-only server is closed, and the connect fails (next host). */
+  private writable(entry: PoolEntry): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      probeNode(entry.conn, Math.max(this.pool.opts.pingTimeout, 2_000), (state) => {
+        if (state.health !== 'down' && !state.readOnly) return resolve();
+        this.pool.closeEntry(entry, 'retired');
+        reject(Object.assign(new Error(`host is ${state.readOnly ? 'read-only' : state.why}`), { code: 'HOST_READ_ONLY' }));
+      });
+    });
   }
 
   private openOn(config: ConnectionConfig): Promise<PoolEntry> {

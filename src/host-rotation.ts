@@ -13,6 +13,8 @@ import type { NodeState } from './node-health.js';
 
 export interface HostRotationOptions {
   preferFirstHost: boolean;
+  /** A read-only host is not moved back to. */
+  skipReadOnly: boolean;
   hostRecheckInterval: number;
   /** Longest a recheck of a preferred host may take. */
   recheckTimeout: number;
@@ -53,13 +55,19 @@ export class HostRotation {
    * Opens a connection with `open`, on the current host first, then on each next one (wrapping around) while
    * connects fail; a failure moves the current host on. Rejects with the last host's error when every host failed.
    */
-  async connect<T extends object>(open: (config: ConnectionConfig) => Promise<T>, stop: () => boolean): Promise<T> {
+  async connect<T extends object>(
+    open: (config: ConnectionConfig) => Promise<T>,
+    stop: () => boolean,
+    /** Rejects (and closes `conn`) when the host must not be used after all (skipReadOnlyHosts). */
+    accept?: (conn: T) => Promise<void>,
+  ): Promise<T> {
     const start = this.current;
     let lastError: unknown;
     for (let k = 0; k < this.hosts.length; k++) {
       const i = (start + k) % this.hosts.length;
       try {
         const conn = await open(this.configs[i]!);
+        if (accept) await accept(conn);
         this.hostOf.set(conn, i);
         return conn;
       } catch (err) {
@@ -109,7 +117,7 @@ export class HostRotation {
       this.probe = undefined;
       if (!failed) conn.destroy();
       if (this.closed) return;
-      if (state.health === 'up' && i < this.current) this.moveTo(i, `preferred host ${this.describe(i)} is back`);
+      if (state.health === 'up' && !(this.opts.skipReadOnly && state.readOnly) && i < this.current) this.moveTo(i, `preferred host ${this.describe(i)} is back`);
       else this.recheck(i + 1);
     });
   }

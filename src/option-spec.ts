@@ -180,6 +180,16 @@ export const OWN_OPTIONS = {
     default: false,
     doc: 'With several hosts: go back to the first (earliest healthy) host once a background check finds it up again.',
   },
+  /**
+   * With several hosts, for a writer pool: a new connection to a host whose `read_only` (`super_read_only`,
+   * `innodb_read_only`) is on is closed and the next host tried, so after a primary/replica role swap the pool finds
+   * the new writer (one extra round trip per new connection, only with this option).
+   */
+  skipReadOnlyHosts: {
+    type: 'boolean',
+    default: false,
+    doc: 'With several hosts: a host that is read-only counts as failed (a writer pool follows a role swap). One round trip per new connection.',
+  },
   /** How often, while a later host is current, `preferFirstHost` checks the earlier ones. */
   hostRecheckInterval: {
     type: 'integer',

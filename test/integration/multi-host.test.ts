@@ -16,7 +16,7 @@ import { createResilientPool, isOutcomeUnknown } from '../../src/index.js';
 import type { ResilientPool } from '../../src/pool.js';
 
 const T = { timeout: 60_000 };
-const setup = { setup: (s: { admin(sql: string): Promise<unknown> }) => s.admin('CREATE TABLE test.w (id INT AUTO_INCREMENT PRIMARY KEY, v INT)') };
+const setup = { users: ['app'], setup: (s: { admin(sql: string): Promise<unknown> }) => s.admin('CREATE TABLE test.w (id INT AUTO_INCREMENT PRIMARY KEY, v INT)') };
 const first = usePrivateServer(setup);
 const second = usePrivateServer(setup);
 
@@ -152,6 +152,32 @@ test('without preferFirstHost the pool stays on the second host after the first 
     for (let i = 0; i < 10; i++) assert.equal(await portOf(pool), second.port);
   } finally {
     await endPool(pool);
+  }
+});
+
+test('skipReadOnlyHosts: a read-only first host is passed over, and the pool follows a role swap', T, async (t) => {
+  const app = { user: 'app', password: '', database: 'test' };
+  // `app` has no SUPER privilege, so read_only applies to it.
+  await second.admin('SET GLOBAL read_only = 1');
+  const pool = createResilientPool({ ...app, hosts: [`127.0.0.1:${second.port}`, `127.0.0.1:${first.port}`], skipReadOnlyHosts: true, connectionLimit: 3 });
+  const count = async (s: typeof first, v: number) => Number((await s.admin<{ n: number }[]>(`SELECT COUNT(*) AS n FROM test.w WHERE v = ${v}`))[0]!.n);
+  try {
+    await run(pool, 'INSERT INTO test.w (v) VALUES (10)');
+    assert.equal(await count(first, 10), 1, 'written on the writable host');
+    assert.equal(await count(second, 10), 0);
+    // The roles swap: the writer becomes read-only, the other writable.
+    await first.admin('SET GLOBAL read_only = 1');
+    await second.admin('SET GLOBAL read_only = 0');
+    const started = performance.now();
+    await run(pool, 'INSERT INTO test.w (v) VALUES (11)');
+    t.diagnostic(`first write after the swap succeeded in ${(performance.now() - started).toFixed(0)} ms`);
+    for (let i = 0; i < 5; i++) await run(pool, 'INSERT INTO test.w (v) VALUES (11)');
+    assert.equal(await count(second, 11), 6, 'every write after the swap on the new writer');
+    assert.equal(await count(first, 11), 0);
+  } finally {
+    await endPool(pool);
+    await first.admin('SET GLOBAL read_only = 0');
+    await second.admin('SET GLOBAL read_only = 0');
   }
 });
 
