@@ -193,9 +193,7 @@ export class ResilientPool extends PoolClass {
   private takeRecent(cb: Waiter['cb'], now: number): boolean {
     const entry = this.store.takeRecent(this.usableWithoutPing, now);
     if (!entry) return false;
-    entry.state = 'busy';
-    this.held++;
-    markCheckedOut(entry.conn);
+    this.lend(entry);
     entry.checkedOutAt = now;
     this.stats_.acquired(0);
     this.emit('acquire', entry.conn);
@@ -254,9 +252,7 @@ export class ResilientPool extends PoolClass {
 
   private handOut(entry: PoolEntry, waiter: Waiter): void {
     this.waiters.settle(waiter);
-    entry.state = 'busy';
-    this.held++;
-    markCheckedOut(entry.conn);
+    this.lend(entry);
     const now = this.clock.now();
     entry.checkedOutAt = now;
     this.stats_.acquired(now - waiter.startedAt);
@@ -356,12 +352,18 @@ export class ResilientPool extends PoolClass {
     if (this.store.isBorrowed(entry)) this.store.destroy(entry);
   }
 
+  /** @internal Checks a connection out: held (a caller's, or the read-only check's) until released. */
+  lend(entry: PoolEntry): void {
+    entry.state = 'busy';
+    this.held++;
+    markCheckedOut(entry.conn);
+  }
+
   /** @internal A connection borrowed for the pool's own use that is no longer wanted: back to the pool. */
   giveBack(entry: PoolEntry): void {
     if (this.closing) {
       entry.closeReason = 'pool-end';
-      this.store.destroy(entry);
-      return;
+      return this.store.destroy(entry);
     }
     entry.state = 'idle';
     this.store.release(entry);
@@ -450,8 +452,7 @@ export class ResilientPool extends PoolClass {
   borrow(): Promise<PoolEntry | undefined> {
     return this.store.acquire().then((resource) => {
       if (!(resource instanceof CreateFailure)) return resource;
-      this.store.destroy(resource);
-      return undefined;
+      return void this.store.destroy(resource);
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import type { TimerHandle } from './clock.js';
 import { log } from './log.js';
-import { connectionQuery, markCheckedOut } from './mysql2-internals.js';
+import { connectionQuery } from './mysql2-internals.js';
 import type { PoolCore } from './pool-core.js';
 import type { PoolEntry } from './pooled-connection.js';
 
@@ -14,6 +14,8 @@ export interface ReadOnlyHost extends PoolCore {
   borrow(): Promise<PoolEntry | undefined>;
   /** A borrowed connection that is no longer wanted: back to the pool (or its waiters). */
   giveBack(entry: PoolEntry): void;
+  /** Checks a borrowed connection out as a caller's would be (held, so its release() balances the count). */
+  lend(entry: PoolEntry): void;
   /** retireOlder(now): every connection created at or before `now` is closed instead of reused. */
   readonly failures: PoolCore['failures'] & { retireOlder(now: number): void };
 }
@@ -64,8 +66,7 @@ export class ReadOnlyCheck {
         (entry) => {
           if (!entry) return finish(undefined);
           if (done || pool.closing) return pool.giveBack(entry);
-          entry.state = 'busy';
-          markCheckedOut(entry.conn);
+          pool.lend(entry);
           askReadOnly(entry, (readOnly) => {
             finish(readOnly);
             // After finish: the retire (if any) is in force when this connection settles.
