@@ -27,6 +27,10 @@ else if (kind === 'resilient') handle = require('../dist/index.js').createResili
 else if (kind === 'bare') handle = mysql2.createConnection(options);
 else throw new Error(`BENCH_CONTESTANT must be mysql2, resilient or bare, got ${kind}`);
 const promiseHandle = handle.promise();
+// A bare connection has nobody else to report to; a lost one shows as failed calls.
+if (kind === 'bare') handle.on('error', () => {});
+// The parent is gone (finished or failed): so is this contestant.
+process.on('disconnect', () => process.exit(0));
 
 /**
  * One call of `api` × `command`; `done(err)` when it completes. `held`: getConnection, one query on the held

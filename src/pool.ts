@@ -84,7 +84,8 @@ export class ResilientPool extends PoolClass {
     // BasePool starts its own idle timer when maxIdle < connectionLimit; hand it a config that never does, then
     // install the real one.
     super({ config: { connectionConfig, connectionLimit: 0, maxIdle: 0 } } as never);
-    this.config = poolConfig(connectionConfig, resolved, (limit) => this.store.setLimit(limit));
+    // A higher limit may let the store open connections for callers already waiting.
+    this.config = poolConfig(connectionConfig, resolved, (limit) => (this.store.setLimit(limit), this.requestConnection()));
     this.opts = resolved;
     const clock = (this.clock = resolved.clock);
     const factory = typeof options === 'object' ? (options as { [CONNECTION_FACTORY]?: ConnectionFactory })[CONNECTION_FACTORY] : undefined;
@@ -214,6 +215,9 @@ export class ResilientPool extends PoolClass {
    */
   private requestConnection(): void {
     if (this.inFlight + this.releasing >= this.waiters.waiting) return;
+    // No more requests than the store can serve: a waiter gets the next release or freed slot (finishLoan).
+    const limit = this.config.connectionLimit;
+    if (limit > 0 && this.held + this.releasing + this.inFlight >= limit) return;
     this.inFlight++;
     this.store.acquire().then(this.onResource, this.onAcquireRejected);
   }
@@ -350,6 +354,7 @@ export class ResilientPool extends PoolClass {
     entry.state = 'closed';
     this.closeEntry(entry, reason);
     if (this.store.isBorrowed(entry)) this.store.destroy(entry);
+    this.requestConnection();
   }
 
   /** @internal Checks a connection out: held (a caller's, or the read-only check's) until released. */
