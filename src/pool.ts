@@ -84,7 +84,6 @@ export class ResilientPool extends PoolClass {
     // BasePool starts its own idle timer when maxIdle < connectionLimit; hand it a config that never does, then
     // install the real one.
     super({ config: { connectionConfig, connectionLimit: 0, maxIdle: 0 } } as never);
-    // A higher limit may let the store open connections for callers already waiting.
     this.config = poolConfig(connectionConfig, resolved, (limit) => (this.store.setLimit(limit), this.requestConnection()));
     this.opts = resolved;
     const clock = (this.clock = resolved.clock);
@@ -215,7 +214,7 @@ export class ResilientPool extends PoolClass {
    */
   private requestConnection(): void {
     if (this.inFlight + this.releasing >= this.waiters.waiting) return;
-    // No more requests than the store can serve: a waiter gets the next release or freed slot (finishLoan).
+    // No more requests than the store can serve; a release, a freed slot (finishLoan) or a higher limit asks again.
     const limit = this.config.connectionLimit;
     if (limit > 0 && this.held + this.releasing + this.inFlight >= limit) return;
     this.inFlight++;
