@@ -215,8 +215,7 @@ export class ResilientPool extends PoolClass {
   private requestConnection(): void {
     if (this.inFlight + this.releasing >= this.waiters.waiting) return;
     // No more requests than the store can serve; a release, a freed slot (finishLoan) or a higher limit asks again.
-    const limit = this.config.connectionLimit;
-    if (limit > 0 && this.held + this.releasing + this.inFlight >= limit) return;
+    if (this.config.connectionLimit > 0 && this.held + this.releasing + this.inFlight >= this.config.connectionLimit) return;
     this.inFlight++;
     this.store.acquire().then(this.onResource, this.onAcquireRejected);
   }
