@@ -39,6 +39,8 @@ export class ClusterNode {
   downReason = '';
   removed = false;
   private probeConn: Connection | undefined;
+  /** The host index probeConn is connected to, when the node's pool has several hosts. */
+  private probeHost: number | undefined;
   private probing: Promise<NodeState> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private recheckDelay: number;
@@ -75,12 +77,26 @@ export class ClusterNode {
     if (this.removed) return Promise.resolve(this.state ?? { health: 'down', why: 'removed', galera: undefined, readOnly: undefined });
     this.probing ??= new Promise<NodeState>((resolve) => {
       this.clearTimer();
+      // A node given several hosts (host-rotation.ts) is probed on its current host, and on each next one while down.
+      const hosts = this.pool.connector.hosts;
+      let hostsLeft = hosts ? hosts.hosts.length - 1 : 0;
       const attempt = (retryFresh: boolean): void => {
+        const host = hosts?.current;
+        if (host !== undefined && this.probeHost !== host) {
+          this.probeConn?.destroy();
+          this.probeConn = undefined;
+        }
+        this.probeHost = host;
         const reused = this.probeConn !== undefined;
-        this.probeConn ??= openProbeConnection(this.pool.config.connectionConfig, this.timing.healthCheckTimeout);
+        this.probeConn ??= openProbeConnection(hosts?.currentConfig() ?? this.pool.config.connectionConfig, this.timing.healthCheckTimeout);
         const conn = this.probeConn;
         probeNode(conn, this.timing.healthCheckTimeout, (state, failed) => {
           if (failed && this.probeConn === conn) this.probeConn = undefined;
+          if (hosts && host !== undefined && state.health === 'down' && hostsLeft > 0 && !this.removed) {
+            hostsLeft--;
+            hosts.probeFailed(host, state.why);
+            return attempt(true);
+          }
           // A kept connection may have been closed by the server while idle (wait_timeout): ask once more on a new one.
           // (Not after a timeout: a server that does not answer one connection will not answer another.)
           if (failed && reused && retryFresh && !this.removed && !state.why.startsWith('no answer')) return attempt(false);

@@ -79,6 +79,17 @@ export class HostRotation {
     throw lastError;
   }
 
+  /** The current host's connection config (for a health probe of the pool as a whole). */
+  currentConfig(): ConnectionConfig {
+    return this.configs[this.current]!;
+  }
+
+  /** A health probe found the current host down: the next one becomes current. */
+  probeFailed(i: number, why: string): void {
+    if (i !== this.current || this.closed) return;
+    this.moveTo((i + 1) % this.hosts.length, `probe: ${why}`);
+  }
+
   /** A connection made to a host that is no longer current: not to be handed out. */
   abandoned(conn: object): boolean {
     const i = this.hostOf.get(conn);
