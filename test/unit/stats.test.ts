@@ -101,11 +101,11 @@ describe('stats() as JSON', () => {
   });
 });
 
-describe('README', () => {
+describe('docs/options.md', () => {
   test("the `evict` row lists exactly the evict reasons (EVICT_REASONS), and CloseReason adds only 'connect-failed'", () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const row = readme.split('\n').find((l) => l.startsWith('| `evict`'));
-    assert.ok(row, 'README has no `evict` row in its events table');
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'options.md'), 'utf8');
+    const row = doc.split('\n').find((l) => l.startsWith('| `evict`'));
+    assert.ok(row, 'docs/options.md has no `evict` row in its events table');
     const listed = [...row.split('|')[2]!.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
     assert.deepEqual(listed, [...EVICT_REASONS]);
     const extra: Exclude<CloseReason, EvictReason> = 'connect-failed';
