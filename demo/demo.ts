@@ -180,8 +180,8 @@ function resilientExtras(before: ResilientCounters, after: ResilientCounters): s
   const pings = after.pingFailures - before.pingFailures;
   const dropped = after.dropped - before.dropped;
   if (retried) extras.push(`${retried} retried`);
-  if (pings) extras.push(`${pings} caught by the pre-ping`);
-  if (dropped) extras.push(`${dropped} dead connection${dropped === 1 ? '' : 's'} replaced`);
+  if (pings) extras.push(`${pings} caught by pre-ping`);
+  if (dropped) extras.push(`${dropped} connection${dropped === 1 ? '' : 's'} replaced`);
   return extras;
 }
 
@@ -239,7 +239,7 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'killed connections (KILL)',
+    name: 'killed (KILL)',
     needsPrivateServer: false,
     run(server) {
       return sideBySide(server.connectionOptions(), async (pair, ids) => {
@@ -262,7 +262,7 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'dropped flow (LB/NAT blackhole)',
+    name: 'dropped flow (LB/NAT)',
     needsPrivateServer: false,
     async run(server) {
       const proxy = await FaultProxy.start(server.connectionOptions());
@@ -288,13 +288,39 @@ const scenarios: Scenario[] = [
 // ---------------------------------------------------------------------------------------------------------------
 // Table
 
+/** The table's width limit (a terminal of 120 columns): the wider outcome column is cut, with ' ...'. */
+const TABLE_COLUMNS = 120;
+
 function formatTable(rows: Array<[string, string, string]>): string {
-  const header: [string, string, string] = ['scenario', 'what the app saw with mysql2', 'what the app saw with resilient-mysql-pool'];
-  const all = [header, ...rows];
+  const header: [string, string, string] = ['scenario', 'with mysql2', 'with resilient-mysql-pool'];
+  let all = [header, ...rows];
   const widths = [0, 1, 2].map((i) => Math.max(...all.map((r) => r[i]!.length)));
+  // Over the limit: narrow the wider outcome column (then both alike) and fit its cells into it.
+  while (widths[0]! + widths[1]! + widths[2]! + 2 * ' | '.length > TABLE_COLUMNS) widths[widths[1]! > widths[2]! ? 1 : 2]!--;
+  all = all.map((r) => [r[0], fit(r[1], widths[1]!), fit(r[2], widths[2]!)]);
+  widths.splice(0, 3, ...[0, 1, 2].map((i) => Math.max(...all.map((r) => r[i]!.length))));
+  rows = all.slice(1) as Array<[string, string, string]>;
   const line = (r: readonly string[]) => r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('-+-');
   return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/**
+ * `text` if it fits in `width`; else, for `N/M ok (a, b, c)`, the notes that fit then ' ...' inside the parentheses,
+ * and otherwise a cut at the last space that leaves room for ' ...'.
+ */
+function fit(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const notes = /^(.*?) \((.*)\)$/.exec(text);
+  if (notes) {
+    const kept = notes[2]!.split(', ');
+    while (kept.length > 1 && `${notes[1]} (${kept.join(', ')} ...)`.length > width) kept.pop();
+    const shorter = `${notes[1]} (${kept.join(', ')} ...)`;
+    if (shorter.length <= width) return shorter;
+  }
+  const room = text.slice(0, width - ' ...'.length);
+  const cut = room.lastIndexOf(' ');
+  return `${(cut > 0 ? room.slice(0, cut) : room).replace(/,$/, '')} ...`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { test, after } from 'node:test';
 import { assertNoHandlesLeft } from '../support/handles.js';
 
 const root = join(__dirname, '..', '..');
-const SCENARIOS = ['idle past wait_timeout', 'killed connections (KILL)', 'server restart', 'dropped flow (LB/NAT blackhole)'];
+const SCENARIOS = ['idle past wait_timeout', 'killed (KILL)', 'server restart', 'dropped flow (LB/NAT)'];
 const LIMIT_MS = 120_000;
 
 interface Run {
@@ -67,6 +67,9 @@ test('npm run demo: exits 0, a row per scenario, no failure with resilient-mysql
     .map((l) => l.split(' | ').map((c) => c.trim()));
   assert.match(lines[header]!, /mysql2/);
   assert.match(lines[header]!, /resilient-mysql-pool/);
+  const table = lines.slice(header, header + 2 + cells.length);
+  const wide = table.filter((l) => l.length > 120);
+  assert.deepEqual(wide, [], `the table fits a 120-column terminal\n${shown}`);
 
   for (const name of SCENARIOS) {
     const row = cells.find((c) => c[0] === name);

@@ -393,7 +393,7 @@ const TABLE: Entry[] = [
   },
   {
     lang: '',
-    first: 'scenario                        | what the app saw with mysql2                  | what the app saw with resilient-mysql-pool',
+    first: 'scenario               | with mysql2                                  | with resilient-mysql-pool',
     how:
       'output sample: compared with the table `npm run demo` prints (same header, layout, scenarios and outcomes; ' +
       "each detail the README shows is in the demo's cell)",
