@@ -34,7 +34,6 @@ import {
 import type { PoolConnectionHost } from './mysql2-internals.js';
 import type { PoolCore } from './pool-core.js';
 import { PoolEntry, entryOf, tagConnection } from './pooled-connection.js';
-import type { CloseReason } from './pooled-connection.js';
 import { noteReply, noteStatement } from './transactions.js';
 
 /**
@@ -55,7 +54,6 @@ export const mysql2Connections: ConnectionFactory = { create: createPoolConnecti
 export interface ConnectorHost extends PoolCore, PoolConnectionHost {
   /** A new connection's record: one of the pool's connections from now on. */
   track(entry: PoolEntry): void;
-  closeEntry(entry: PoolEntry, reason: CloseReason): void;
   readonly failures: Failures;
   readonly health: Health;
 }
@@ -115,7 +113,7 @@ export class Connector {
     return new Promise<void>((resolve, reject) => {
       probeNode(entry.conn, Math.max(this.pool.opts.pingTimeout, 2_000), (state) => {
         if (state.health !== 'down' && !state.readOnly) return resolve();
-        this.pool.closeEntry(entry, 'retired');
+        this.pool.loans.close(entry, 'retired');
         reject(Object.assign(new Error(`host is ${state.readOnly ? 'read-only' : state.why}`), { code: 'HOST_READ_ONLY' }));
       });
     });
@@ -145,14 +143,14 @@ export class Connector {
       conn.connect((err: unknown) => {
         if (err) {
           entry.closeReason = 'connect-failed';
-          pool.closeEntry(entry, 'connect-failed');
+          pool.loans.close(entry, 'connect-failed');
           reject(err);
           return;
         }
         entry.flavor = isMariaDB(conn) ? 'mariadb' : 'mysql';
         this.learnServer(entry).then(() => {
           if (entry.dead || isBroken(conn) || hasPendingCommand(conn) || pool.closing) {
-            pool.closeEntry(entry, 'connect-failed');
+            pool.loans.close(entry, 'connect-failed');
             reject(pool.closing ? poolClosedError() : new Error('Connection lost while reading server settings'));
             return;
           }

@@ -72,7 +72,7 @@ export function runEventQuery(pool: PoolCore, cmd: QueryCommand): void {
         if (action?.destroy && !released) {
           released = true;
           conn.removeListener('error', onDeath);
-          pool.finishLoan(e, 'error');
+          pool.loans.close(e, 'error');
         } else if (mayHaveLeftOpen(queryErr)) {
           // No flags in an ERR packet: closed on release rather than reused (transactions.ts).
           e.inTransaction = true;

@@ -10,7 +10,7 @@ import type { IdleStore } from './idle-store.js';
 import { log } from './log.js';
 import type { PoolCore } from './pool-core.js';
 import { CreateFailure } from './pooled-connection.js';
-import type { CloseReason, PoolEntry, Resource } from './pooled-connection.js';
+import type { PoolEntry, Resource } from './pooled-connection.js';
 import type { Waiter, Waiters } from './waiters.js';
 
 /** Rounds of waiting (for an attempt in flight, or a backoff) one create may go through before it gives up. */
@@ -27,9 +27,7 @@ export interface LifecycleHost extends PoolCore {
   readonly closingSockets: Set<Promise<void>>;
   readonly health: { closing: boolean };
   _closed: boolean;
-  hasConnections(): boolean;
-  fail(waiter: Waiter, err: Error): void;
-  closeEntry(entry: PoolEntry, reason: CloseReason): void;
+  readonly loans: PoolCore['loans'] & { fail(waiter: Waiter, err: Error): void };
   snapshot(): object;
 }
 
@@ -119,25 +117,22 @@ function hasOpenConnection(entries: Set<PoolEntry>): boolean {
  * end(): waiting callers get `Pool is closed.`, idle connections are closed at once, checked-out ones when
  * released (or destroyed after `endTimeout`), then every socket is gone.
  */
-export async function shutdown(pool: LifecycleHost & { finishLoan(entry: PoolEntry, reason: CloseReason): void }): Promise<void> {
+export async function shutdown(pool: LifecycleHost): Promise<void> {
   pool.health.closing = true;
   log.pool('ending: %o', pool.snapshot());
   pool.waiters.stopTimer();
-  for (let w = pool.waiters.next(); w; w = pool.waiters.next()) pool.fail(w, poolClosedError());
+  for (let w = pool.waiters.next(); w; w = pool.waiters.next()) pool.loans.fail(w, poolClosedError());
   pool.dialer.wakeAll();
   // Only checked-out connections are waited for; the rest close now.
   const checkedOut = (e: PoolEntry) => e.state === 'busy' || e.state === 'releasing';
-  for (const e of [...pool.entries]) if (!checkedOut(e)) pool.closeEntry(e, 'pool-end');
+  for (const e of [...pool.entries]) if (!checkedOut(e)) pool.loans.close(e, 'pool-end');
   const busy = () => [...pool.entries].filter(checkedOut);
   if (busy().length > 0 && pool.opts.endTimeout > 0) {
     await waitAtMost(pool.clock, pool.opts.endTimeout, Promise.all(busy().map((e) => e.closed)));
   }
-  // Still checked out at the deadline: close them and end their loans, or generic-pool's drain below would wait
-  // for them forever.
-  for (const e of [...pool.entries]) {
-    if (checkedOut(e)) pool.finishLoan(e, 'pool-end');
-    else pool.closeEntry(e, 'pool-end');
-  }
+  // Still checked out at the deadline: close them (their loans end), or generic-pool's drain below would wait for
+  // them forever.
+  for (const e of [...pool.entries]) pool.loans.close(e, 'pool-end');
   pool._closed = true;
   await waitAtMost(pool.clock, pool.opts.pingTimeout + 1_000, Promise.all(pool.closingSockets));
   // Let generic-pool settle its own requests; eviction stops.

@@ -28,8 +28,8 @@ export interface PoolCore {
   /** What an error on one connection says about the others (failures.ts). */
   readonly failures: { note(action: ErrorAction | null, checked?: boolean): void };
   releaseConnection(conn: PoolConnection): void;
-  /** Ends a checkout by closing the connection and giving its slot back. Idempotent. */
-  finishLoan(entry: PoolEntry, reason: CloseReason): void;
+  /** Checkout, release and close (lending.ts). close(): the one way a connection is closed; idempotent. */
+  readonly loans: { close(entry: PoolEntry, reason: CloseReason): void };
   /** Is the server read-only (a failover)? See read-only-check.ts. */
   verifyReadOnly(on: PoolEntry | undefined): Promise<boolean | undefined>;
 }

@@ -194,7 +194,7 @@ class Attempt {
     if (this.releasedOnce) return;
     this.releasedOnce = true;
     this.stopTimer();
-    this.call.pool.finishLoan(this.entry, reason);
+    this.call.pool.loans.close(this.entry, reason);
   }
 
   /**

@@ -10,12 +10,14 @@ import type { PoolCore } from './pool-core.js';
 import type { PoolEntry } from './pooled-connection.js';
 
 export interface ReadOnlyHost extends PoolCore {
-  /** An idle or new connection for the check, checked out; undefined when none could be had. */
-  borrow(): Promise<PoolEntry | undefined>;
-  /** A borrowed connection that is no longer wanted: back to the pool (or its waiters). */
-  giveBack(entry: PoolEntry): void;
-  /** Checks a borrowed connection out as a caller's would be (held, so its release() balances the count). */
-  lend(entry: PoolEntry): void;
+  readonly loans: PoolCore['loans'] & {
+    /** An idle or new connection for the check, checked out; undefined when none could be had. */
+    borrow(): Promise<PoolEntry | undefined>;
+    /** A borrowed connection that is no longer wanted: back to the pool (or its waiters). */
+    giveBack(entry: PoolEntry): void;
+    /** Checks a borrowed connection out as a caller's would be (held, so its release() balances the count). */
+    lend(entry: PoolEntry): void;
+  };
   /** retireOlder(now): every connection created at or before `now` is closed instead of reused. */
   readonly failures: PoolCore['failures'] & { retireOlder(now: number): void };
 }
@@ -62,11 +64,11 @@ export class ReadOnlyCheck {
         askReadOnly(on, finish);
         return;
       }
-      pool.borrow().then(
+      pool.loans.borrow().then(
         (entry) => {
           if (!entry) return finish(undefined);
-          if (done || pool.closing) return pool.giveBack(entry);
-          pool.lend(entry);
+          if (done || pool.closing) return pool.loans.giveBack(entry);
+          pool.loans.lend(entry);
           askReadOnly(entry, (readOnly) => {
             finish(readOnly);
             // After finish: the retire (if any) is in force when this connection settles.

@@ -20,6 +20,8 @@ export interface Waiter {
   /** It had to queue (every connection in use): counts against queueLimit. */
   queued: boolean;
   done: boolean;
+  /** Why a connect attempt made for it failed (it was requeued to wait for another connection): its timeout says so. */
+  cause: Error | undefined;
 }
 
 export class Waiters {
@@ -131,7 +133,7 @@ export function answer(waiter: Waiter, err: Error | null, entry?: PoolEntry): vo
   }
 }
 
-/** ACQUIRE_TIMEOUT: the pool's counts, and the last connect error (as `cause`) when one happened meanwhile. */
+/** ACQUIRE_TIMEOUT: the pool's counts, and the connect error (as `cause`) when one happened meanwhile. */
 export function acquireTimeoutError(
   ms: number,
   s: { total: number; idle: number; busy: number; waiting: number },

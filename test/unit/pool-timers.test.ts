@@ -91,6 +91,37 @@ describe('the pool on fake time', () => {
     await end(pool, clock);
   });
 
+  test('acquireTimeout: a waiter whose own connect failed (requeued behind open connections) times out with that error as its cause', async () => {
+    // Every checkout pings (pingSkipWindow 0), and after the refusal the server accepts connections that never
+    // answer a ping: the successful dials clear the backoff's last error, so only the waiter remembers why.
+    const { pool, clock, fakes } = makePool({ connectionLimit: 2, acquireTimeout: 5_000, pingSkipWindow: 0, pingTimeout: 400 });
+    const held = await getConnection(pool);
+    const refused = Object.assign(new Error('Too many connections'), { code: 'ER_CON_COUNT_ERROR', errno: 1040 });
+    fakes.refuse = refused;
+    let outcome: (Error & { code?: string; cause?: unknown }) | undefined;
+    const waiting = getConnection(pool).then(
+      () => assert.fail('handed a connection'),
+      (err: Error) => (outcome = err),
+    );
+    await settle();
+    assert.equal(fakes.made.length, 2, 'one dial for the waiter, refused');
+    assert.equal(outcome, undefined, 'requeued: a connection of the pool is open');
+    fakes.refuse = undefined;
+    fakes.pingHangs = true;
+    for (let t = 0; t < 5_000 && outcome === undefined; t += 100) {
+      clock.advance(100);
+      await settle();
+    }
+    await waiting;
+    assert.ok(fakes.made.length >= 3, 'dialled again after the backoff: those connects succeeded');
+    assert.equal(outcome!.code, 'POOL_ACQUIRE_TIMEOUT');
+    assert.equal(outcome!.cause, refused);
+    assert.match(outcome!.message, /last connect error: ER_CON_COUNT_ERROR Too many connections/);
+    fakes.pingHangs = false;
+    held.release();
+    await end(pool, clock);
+  });
+
   test('a ping that does not answer within pingTimeout drops the connection and a new one serves the caller', async () => {
     const { pool, clock, fakes } = makePool({ pingSkipWindow: 500, pingTimeout: 300, idleTimeout: 60_000 });
     const first = await getConnection(pool);

@@ -1,0 +1,338 @@
+/**
+ * Lending: how a connection goes out to a caller and comes back. A checkout takes a connection released a moment
+ * ago (takeRecent: a few reads), or waits (waiters.ts) for one the idle store validates or opens; a release settles
+ * on the next tick and goes to the next caller, back to the store, or is closed. One close() for a connection,
+ * wherever it is (HikariCP's PoolEntry.close): it clears the leak watch, the counts, the stats, the store's loan and
+ * the socket, once.
+ *
+ * The counts below are what the pool's decisions read: `held + waiting` against connectionLimit (must a caller
+ * wait?), `inFlight + releasing` against `waiting` (is a connection already coming for each waiting caller?).
+ */
+import type { PoolConnection } from 'mysql2';
+import type { Backoff } from './backoff.js';
+import type { Clock } from './clock.js';
+import { ErrorCodes, PoolError, poolClosedError } from './errors.js';
+import type { Health } from './health.js';
+import type { IdleStore } from './idle-store.js';
+import type { LeakDetector } from './leak-detector.js';
+import { log } from './log.js';
+import { hasPendingCommand, isBroken, markCheckedOut } from './mysql2-internals.js';
+import type { ResolvedOptions } from './options.js';
+import { CreateFailure } from './pooled-connection.js';
+import type { CloseReason, PoolEntry, Resource } from './pooled-connection.js';
+import type { Stats } from './stats.js';
+import { acquireTimeoutError, answer, answerLater } from './waiters.js';
+import type { Waiter, Waiters } from './waiters.js';
+
+/** What lending needs of the pool (pool.ts; structural, so this file does not import it). */
+export interface LendingHost {
+  readonly opts: ResolvedOptions;
+  /** mysql2's pool.config, read when used: connectionLimit may change after creation. */
+  readonly config: { connectionLimit: number; waitForConnections: boolean; queueLimit: number };
+  readonly clock: Clock;
+  readonly stats_: Stats;
+  readonly store: IdleStore;
+  readonly waiters: Waiters;
+  readonly backoff: Backoff;
+  readonly health: Health;
+  readonly leaks: LeakDetector;
+  /** The server's limits are learnt after the first connect: read `limits` when used. */
+  readonly connector: { readonly limits: { idleLimit: number }; quit(conn: PoolConnection, healthy: boolean): void };
+  /** A read-only check running: connections as old as `since` released meanwhile wait for its verdict. */
+  readonly readOnly: { readonly running: { since: number; verdict: Promise<unknown> } | undefined };
+  /** Every connection open or opening. */
+  readonly entries: Set<PoolEntry>;
+  /** Sockets of closed connections that have not finished closing yet. */
+  readonly closingSockets: Set<Promise<void>>;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+  hasConnections(): boolean;
+  snapshot(): { total: number; idle: number; busy: number; waiting: number };
+}
+
+export class Lending {
+  /** Connections checked out by a caller (or the read-only check) and not yet released (state 'busy'). */
+  held = 0;
+  /** Idle-store acquires not yet settled; kept <= waiting callers, so none is ever orphaned for long. */
+  inFlight = 0;
+  /** Connections released and settling (next tick); they go to waiters first. */
+  releasing = 0;
+  // The pool's parts, read directly (one property read each on the hot path, as when this code was the pool's).
+  private readonly opts: ResolvedOptions;
+  private readonly config: LendingHost['config'];
+  private readonly clock: Clock;
+  private readonly stats: Stats;
+  private readonly store: IdleStore;
+  private readonly waiters: Waiters;
+  private readonly health: Health;
+  private readonly backoff: Backoff;
+  private readonly leaks: LeakDetector;
+  private readonly connector: LendingHost['connector'];
+  private readonly readOnly: LendingHost['readOnly'];
+
+  constructor(private readonly pool: LendingHost) {
+    this.opts = pool.opts;
+    this.config = pool.config;
+    this.clock = pool.clock;
+    this.stats = pool.stats_;
+    this.store = pool.store;
+    this.waiters = pool.waiters;
+    this.health = pool.health;
+    this.backoff = pool.backoff;
+    this.leaks = pool.leaks;
+    this.connector = pool.connector;
+    this.readOnly = pool.readOnly;
+  }
+
+  // ---------------------------------------------------------------- checkout
+
+  /**
+   * Hands a validated connection to `cb` (always asynchronously), or an error: pool closed, queue limit, acquire
+   * timeout, or the real connect error when no connection of the pool could serve.
+   */
+  acquire(deadline: number, cb: Waiter['cb']): void {
+    if (this.health.closing) {
+      process.nextTick(cb, poolClosedError());
+      return;
+    }
+    const { connectionLimit, waitForConnections, queueLimit } = this.config;
+    // As in mysql2: a caller waits ("enqueue", queueLimit, waitForConnections) when every connection the limit
+    // allows is held by a caller or promised to a caller already waiting. A connection released this tick is free,
+    // as it is at once in mysql2; one that callers waiting before this one will take is not, however many arrive in
+    // the same tick.
+    const mustWait = connectionLimit > 0 && this.held + this.waiters.waiting >= connectionLimit;
+    if (mustWait) {
+      if (!waitForConnections) {
+        process.nextTick(cb, new PoolError(ErrorCodes.NO_CONNECTIONS, 'No connections available.'));
+        return;
+      }
+      if (queueLimit > 0 && this.waiters.queued >= queueLimit) {
+        process.nextTick(cb, new PoolError(ErrorCodes.QUEUE_LIMIT, 'Queue limit reached.'));
+        return;
+      }
+    }
+    const now = this.clock.now();
+    if (!mustWait && this.waiters.waiting === 0 && this.store.hasRecent && this.takeRecent(cb, now)) return;
+    // Server down and nothing open or opening: fail fast with the real error, if it is fresh (see backoff.ts);
+    // otherwise this caller dials (or joins the attempt in flight) and waits for the outcome. (Connects failing is
+    // rare: the walk over the connections is done only then.)
+    const failure = this.backoff.mayFailFast() ? this.backoff.failFast(now, this.pool.hasConnections()) : undefined;
+    if (failure) {
+      this.stats.acquireFailed();
+      process.nextTick(cb, failure);
+      return;
+    }
+    this.waiters.add({ cb, deadline, startedAt: now, queued: mustWait, done: false, cause: undefined }, now);
+    if (mustWait) this.pool.emit('enqueue');
+    this.requestConnection();
+  }
+
+  /**
+   * The checkout of a connection released a moment ago: a few reads, no promise, no waiter record. Handed out
+   * without a ping under the same conditions as the store's validate would; one that needs a check goes back to the
+   * idle store, which pings or drops it.
+   */
+  private takeRecent(cb: Waiter['cb'], now: number): boolean {
+    const entry = this.store.takeRecent(this.usableWithoutPing, now);
+    if (!entry) return false;
+    this.lend(entry);
+    entry.checkedOutAt = now;
+    this.stats.acquired(0);
+    this.pool.emit('acquire', entry.conn);
+    process.nextTick(answerLater, cb, entry);
+    return true;
+  }
+
+  /** What the store's validate lets through without a ping. */
+  private readonly usableWithoutPing = (entry: PoolEntry, now: number): boolean =>
+    entry.state === 'idle' &&
+    this.health.closeReason(entry, now, 'checkout', this.connector.limits.idleLimit) === undefined &&
+    this.health.maySkipPing(entry, now, this.opts.pingSkipWindow);
+
+  /**
+   * Asks the idle store for one more connection if the callers waiting outnumber what is already coming: acquires
+   * in flight plus connections being released (a query issued from the previous one's callback gets that
+   * connection back instead of opening a second one).
+   */
+  requestConnection(): void {
+    if (this.inFlight + this.releasing >= this.waiters.waiting) return;
+    // No more requests than the store can serve; a release, a freed slot (close) or a higher limit asks again.
+    if (this.config.connectionLimit > 0 && this.held + this.releasing + this.inFlight >= this.config.connectionLimit) return;
+    this.inFlight++;
+    this.store.acquire().then(this.onResource, this.onAcquireRejected);
+  }
+
+  private readonly onResource = (resource: Resource): void => {
+    this.inFlight--;
+    const waiter = this.waiters.next();
+    if (resource instanceof CreateFailure) {
+      this.store.destroy(resource);
+      if (!waiter) return;
+      if (this.health.closing) return this.fail(waiter, poolClosedError());
+      if (this.pool.hasConnections()) {
+        // Connections exist or are opening (e.g. ER_CON_COUNT_ERROR while they are busy, or before the ones that
+        // got a slot finish their handshake): wait for one of them rather than fail, remembering why this attempt
+        // failed (the acquire-timeout error carries it).
+        waiter.cause = resource.error;
+        this.waiters.requeueFront(waiter);
+        this.requestConnection();
+        return;
+      }
+      return this.fail(waiter, resource.error);
+    }
+    if (!waiter || this.health.closing) {
+      // The caller it was meant for has gone (timed out, handed a released connection meanwhile, or the pool is
+      // ending).
+      this.giveBack(resource);
+      if (waiter) this.fail(waiter, poolClosedError());
+      return;
+    }
+    this.handOut(resource, waiter);
+  };
+
+  private readonly onAcquireRejected = (err: unknown): void => {
+    // generic-pool rejects only while draining: end() has already failed every waiter.
+    this.inFlight--;
+    log.pool('generic-pool acquire rejected: %s', (err as Error)?.message);
+  };
+
+  private handOut(entry: PoolEntry, waiter: Waiter): void {
+    this.waiters.settle(waiter);
+    this.lend(entry);
+    const now = this.clock.now();
+    entry.checkedOutAt = now;
+    this.stats.acquired(now - waiter.startedAt);
+    this.pool.emit('acquire', entry.conn);
+    answer(waiter, null, entry);
+  }
+
+  fail(waiter: Waiter, err: Error): void {
+    if (!this.waiters.settle(waiter)) return;
+    this.stats.acquireFailed();
+    answer(waiter, err);
+  }
+
+  /** The waiters' deadline passed: ACQUIRE_TIMEOUT, with the connect error of its own attempt, else the last one. */
+  readonly timedOut = (waiter: Waiter): void => {
+    this.stats.acquireTimedOut();
+    const ms = this.opts.acquireTimeout;
+    const cause = waiter.cause ?? this.backoff.lastError(this.clock.now(), ms || Infinity);
+    this.fail(waiter, acquireTimeoutError(ms, this.pool.snapshot(), this.config.connectionLimit, cause));
+  };
+
+  /** Checks a connection out: held (a caller's, or the read-only check's) until released. */
+  lend(entry: PoolEntry): void {
+    entry.state = 'busy';
+    this.held++;
+    markCheckedOut(entry.conn);
+  }
+
+  /** An idle or new connection for the pool's own use (the read-only check); undefined when none could be had. */
+  borrow(): Promise<PoolEntry | undefined> {
+    return this.store.acquire().then((resource) => {
+      if (!(resource instanceof CreateFailure)) return resource;
+      return void this.store.destroy(resource);
+    });
+  }
+
+  /** A connection borrowed for the pool's own use that is no longer wanted: back to the pool. */
+  giveBack(entry: PoolEntry): void {
+    if (this.health.closing) {
+      entry.closeReason = 'pool-end';
+      return this.store.destroy(entry);
+    }
+    entry.state = 'idle';
+    this.store.release(entry);
+  }
+
+  // ---------------------------------------------------------------- release
+
+  /** A held connection comes back; it settles on the next tick. */
+  release(entry: PoolEntry): void {
+    this.leaks.stop(entry);
+    entry.lastUsedAt = this.clock.now();
+    entry.state = 'releasing';
+    this.held--;
+    this.stats.returned(entry, this.clock);
+    this.releasing++;
+    // Settle on the next tick: a release from inside a command's callback runs while mysql2 still has that command
+    // on the wire, and a waiter must not run inside the releaser's stack.
+    process.nextTick(this.settleRelease, entry);
+  }
+
+  private readonly settleRelease = (entry: PoolEntry): void => {
+    if (entry.state !== 'releasing') return;
+    // A read-only check is running: a connection as old as the failure may be about to be retired.
+    const check = this.readOnly.running;
+    if (check && entry.createdAt <= check.since) {
+      void check.verdict.then(() => this.settleRelease(entry));
+      return;
+    }
+    const reason = this.health.closeReason(entry, this.clock.now(), 'release', Infinity);
+    if (reason) return this.close(entry, reason);
+    if (this.opts.resetOnRelease) {
+      entry.conn.reset((err: unknown) => {
+        if (entry.state !== 'releasing') return; // closed meanwhile (destroyed, end())
+        if (err) return this.close(entry, 'reset-failed');
+        this.releasing--;
+        this.returnToService(entry);
+      });
+      return;
+    }
+    this.releasing--;
+    this.returnToService(entry);
+  };
+
+  private returnToService(entry: PoolEntry): void {
+    this.pool.emit('release', entry.conn);
+    // Straight to the next caller when it needs no check: it was used a moment ago. With pingSkipWindow 0 (ping
+    // every checkout), or when a sibling died since, it goes back through the idle store's validation instead.
+    const check = this.opts.pingSkipWindow === 0 || entry.lastUsedAt <= this.health.suspectBefore;
+    const waiter = this.waiters.waiting > 0 && !check ? this.waiters.next() : undefined;
+    if (waiter) {
+      this.handOut(entry, waiter);
+      return;
+    }
+    entry.state = 'idle';
+    // Nobody waits: kept at hand until the event loop turns (the next call of a promise chain takes it at once).
+    if (this.waiters.waiting === 0 && !check) return this.store.park(entry);
+    this.store.release(entry);
+    this.requestConnection();
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /**
+   * Closes a connection for good, wherever it is: held (an error, destroy(), end()), released but not reusable,
+   * refused on checkout or by eviction (the store's destroy), or a connect that failed. Clears everything, once:
+   * state and reason, the leak watch, the caller's slot (held or releasing; the waiters are then found another
+   * connection), use-time stats, the store's record (parked or lent), then the socket: COM_QUIT when it is healthy,
+   * at once when it is dead (Connector.quit). Idempotent.
+   */
+  close(entry: PoolEntry, reason: CloseReason): void {
+    if (!this.pool.entries.delete(entry)) return;
+    const was = entry.state;
+    entry.state = 'closed';
+    entry.closeReason ??= reason;
+    this.leaks.stop(entry);
+    if (was === 'busy') this.held--;
+    else if (was === 'releasing') this.releasing--;
+    this.stats.returned(entry, this.clock);
+    this.store.unpark(entry);
+    const conn = entry.conn;
+    const healthy = !entry.dead && !isBroken(conn) && !hasPendingCommand(conn) && entry.threadId !== null;
+    entry.dead = true;
+    const closing = this.pool.closingSockets;
+    const closed = entry.closed;
+    closing.add(closed);
+    void closed.then(() => closing.delete(closed));
+    if (reason !== 'connect-failed') {
+      this.stats.destroyed(entry.closeReason);
+      log.connection('%s closed: %s', entry, entry.closeReason);
+      this.pool.emit('evict', conn, entry.closeReason);
+    }
+    this.connector.quit(conn, healthy);
+    // Lent by the store (held, or released and settling): its slot there is given back.
+    if (this.store.isBorrowed(entry)) this.store.destroy(entry);
+    if (was === 'busy' || was === 'releasing') this.requestConnection();
+  }
+}
