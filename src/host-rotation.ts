@@ -10,6 +10,7 @@ import type { HostAddress } from './host-list.js';
 import { cloneConnectionConfig } from './mysql2-internals.js';
 import { openProbeConnection, probeNode } from './node-health.js';
 import type { NodeState } from './node-health.js';
+import { log } from './log.js';
 
 export interface HostRotationOptions {
   preferFirstHost: boolean;
@@ -21,6 +22,26 @@ export interface HostRotationOptions {
   clock: Clock;
   /** The current host changed (from, to, why): the pool forgets what it learned about the server. */
   onMove: (from: number, to: number, why: string) => void;
+}
+
+/** One host's failed connect, on the error of a connect that failed on every host (`err.hostErrors`). */
+export interface HostError {
+  host: string;
+  port: number;
+  code: string | number | undefined;
+  errno: number | undefined;
+  message: string;
+}
+
+function hostError({ host, port }: HostAddress, err: unknown): HostError {
+  const e = (err ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
+  return {
+    host,
+    port,
+    code: typeof e.code === 'string' || typeof e.code === 'number' ? e.code : undefined,
+    errno: typeof e.errno === 'number' ? e.errno : undefined,
+    message: typeof e.message === 'string' ? e.message : String(err),
+  };
 }
 
 /** The rotation state of a multi-host pool. */
@@ -53,7 +74,9 @@ export class HostRotation {
 
   /**
    * Opens a connection with `open`, on the current host first, then on each next one (wrapping around) while
-   * connects fail; a failure moves the current host on. Rejects with the last host's error when every host failed.
+   * connects fail; a failure moves the current host on. Rejects with the last host's error when every host failed:
+   * mysql2's error object unchanged (code, errno, message, fatal), with `hostErrors` added, one entry per host tried
+   * in order (`{ host, port, code, errno, message }`, plain data: no reference back to the error itself).
    */
   async connect<T extends object>(
     open: (config: ConnectionConfig) => Promise<T>,
@@ -63,6 +86,7 @@ export class HostRotation {
   ): Promise<T> {
     const start = this.current;
     let lastError: unknown;
+    const hostErrors: HostError[] = [];
     for (let k = 0; k < this.hosts.length; k++) {
       const i = (start + k) % this.hosts.length;
       try {
@@ -72,9 +96,14 @@ export class HostRotation {
         return conn;
       } catch (err) {
         lastError = err;
+        hostErrors.push(hostError(this.hosts[i]!, err));
         if (stop()) break;
         this.failed(i, err as Error);
       }
+    }
+    if (lastError !== null && typeof lastError === 'object' && hostErrors.length > 1) {
+      log.pool('every host failed: %s', hostErrors.map((h) => `${h.host}:${h.port} ${String(h.code ?? '')} ${h.message}`.trim()).join('; '));
+      Object.assign(lastError, { hostErrors });
     }
     throw lastError;
   }

@@ -59,3 +59,36 @@ test('invalid host lists throw with a code and the option', () => {
     assert.throws(() => resolveOptions(input as never), (err: { code?: string }) => err.code === code, JSON.stringify(input));
   }
 });
+
+test('every host refuses: the last host\'s error, intact, with hostErrors naming each host', async () => {
+  const { createServer } = await import('node:net');
+  const { createResilientPool } = await import('../../src/index.js');
+  // Two ports that were just free: nothing listens there, so connects are refused at once.
+  const closedPort = () =>
+    new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+  const [p1, p2] = [await closedPort(), await closedPort()];
+  const pool = createResilientPool({ hosts: [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`], user: 'x', acquireTimeout: 2000 });
+  try {
+    const err = await new Promise<Error & Record<string, unknown>>((resolve) => pool.query('SELECT 1', (e: Error) => resolve(e as Error & Record<string, unknown>)));
+    assert.equal(err.code, 'ECONNREFUSED');
+    assert.match(err.message, new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${p2}$`), 'mysql2\'s message, unchanged');
+    assert.equal(err.fatal, true);
+    const hostErrors = err.hostErrors as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      hostErrors.map((h) => [h.host, h.port, h.code]),
+      [
+        ['127.0.0.1', p1, 'ECONNREFUSED'],
+        ['127.0.0.1', p2, 'ECONNREFUSED'],
+      ],
+    );
+    assert.match(String(hostErrors[0]!.message), new RegExp(`:${p1}$`));
+    assert.doesNotThrow(() => JSON.stringify(err), 'plain data: no cycle back to the error');
+  } finally {
+    await new Promise((resolve) => pool.end(resolve));
+  }
+});
