@@ -16,6 +16,8 @@ import type { AnnotatedError } from './errors.js';
 import { rethrowLater } from './isolate.js';
 import { log } from './log.js';
 import { statementFacts } from './statement.js';
+import { byRole, isReadOnlyRefusal, noWriterError, probeAll, toProbe, unknownRoles } from './cluster-roles.js';
+import type { NodeRole } from './cluster-roles.js';
 
 export const SELECTORS = ['RR', 'RANDOM', 'ORDER'] as const;
 
@@ -64,6 +66,8 @@ class Attempts {
   deadline = Infinity;
   last: ClusterError | undefined;
   count = 0;
+  /** Nodes of unknown role were probed once for this call. */
+  rolesAsked = false;
 }
 
 export class PoolNamespace {
@@ -73,11 +77,13 @@ export class PoolNamespace {
     readonly cluster: ClusterHost,
     readonly pattern: string | RegExp,
     readonly selector: Selector,
+    /** Ours: only writers, or readers first (cluster-roles.ts); undefined: any node, as mysql2. */
+    readonly role?: NodeRole,
   ) {}
 
-  /** A serving node not yet tried: the healthiest rank, then the selector. Undefined if none. */
+  /** A serving node not yet tried, of the namespace's role: the healthiest rank, then the selector. Undefined if none. */
   pick(exclude: ReadonlySet<ClusterNode>): ClusterNode | undefined {
-    const nodes = this.cluster.find(this.pattern).filter((n) => n.serving && !exclude.has(n));
+    const nodes = byRole(this.cluster.find(this.pattern).filter((n) => n.serving && !exclude.has(n)), this.role);
     if (nodes.length === 0) return undefined;
     const best = Math.min(...nodes.map((n) => n.rank));
     const candidates = nodes.filter((n) => n.rank === best);
@@ -87,24 +93,30 @@ export class PoolNamespace {
   }
 
   /**
-   * The node for the next attempt. On a first attempt with no node serving, the pattern's nodes are probed now
-   * (on demand, bounded by the probe timeout) before giving up with mysql2's POOL_NONEONLINE. On a later attempt
-   * with none left, calls back with no node (the caller passes its last error on).
+   * The node for the next attempt. On a first attempt with no node serving (for a writer: none known writable), the
+   * pattern's nodes are probed now (on demand, bounded by the probe timeout) before giving up with mysql2's
+   * POOL_NONEONLINE (or POOL_NOWRITER when nodes serve but none is writable). On a later attempt with none left,
+   * calls back with no node (the caller passes its last error on).
    */
   choose(at: Attempts, cb: (err: Error | null, node?: ClusterNode) => void): void {
     if (this.cluster._closed) return cb(poolClosedError());
+    // A role namespace first waits for the first probe of serving nodes whose role is not known yet (just added).
+    const unknown = this.role && !at.rolesAsked ? unknownRoles(this.cluster.find(this.pattern)) : [];
+    at.rolesAsked = true;
+    if (unknown.length > 0) return void probeAll(unknown).then(() => this.choose(at, cb));
     const node = this.pick(at.tried);
     if (node) return cb(null, node);
     const all = this.cluster.find(this.pattern);
     if (all.length === 0) return cb(clusterError('POOL_NOEXIST', 'Pool does Not exist.'));
     if (at.tried.size > 0) return cb(null, undefined);
-    const down = all.filter((n) => !n.serving);
-    log.pool('cluster pattern %s: no node serving, probing %d now', String(this.pattern), down.length);
-    void Promise.all(down.map((n) => n.probe())).then(() => {
+    const stale = toProbe(all, this.role);
+    log.pool('cluster pattern %s: no %s serving, probing %d now', String(this.pattern), this.role ?? 'node', stale.length);
+    void probeAll(stale).then(() => {
       const again = this.cluster._closed ? undefined : this.pick(at.tried);
       if (again) return cb(null, again);
       if (this.cluster._closed) return cb(poolClosedError());
-      const why = down.map((n) => `${n.id}: ${n.downReason}`).join('; ');
+      if (this.role === 'writer' && all.some((n) => n.serving)) return cb(noWriterError(all));
+      const why = all.filter((n) => !n.serving).map((n) => `${n.id}: ${n.downReason}`).join('; ');
       cb(clusterError('POOL_NONEONLINE', 'Pool does Not have online node.', why));
     });
   }
@@ -194,10 +206,17 @@ export class PoolNamespace {
           this.judgeNode(node, e);
           const template = typeof sql === 'string' ? sql : (sql as { sql?: unknown } | undefined)?.sql;
           const finalSql = () => (kind === 'query' && typeof sent.q?.sql === 'string' ? sent.q.sql : template);
-          if (!this.movable(node, e, sql, finalSql, at)) return answer(callback, e);
-          log.retry('cluster %s on %s failed (%s: %s): trying another node', kind, node.id, String(e.code), e.message);
-          this.cluster.emit('warn', e);
-          attempt();
+          const move = (): void => {
+            if (!this.movable(node, e, sql, finalSql, at)) return answer(callback, e);
+            log.retry('cluster %s on %s failed (%s: %s): trying another node', kind, node.id, String(e.code), e.message);
+            this.cluster.emit('warn', e);
+            attempt();
+          };
+          if (!isReadOnlyRefusal(e)) return move();
+          // Refused as read-only: the roles may have swapped. Every node's role is stale: probe the pattern now (a
+          // swap changes two nodes), then move only if this node is no longer a writer (else the error is the
+          // application's own, e.g. `secure_file_priv`).
+          void probeAll(this.cluster.find(this.pattern)).then(() => (this.role === 'writer' && node.role === 'writer' ? answer(callback, e) : move()));
         };
         const call = node.pool[kind] as unknown as (...a: unknown[]) => QueryLike | undefined;
         sent.q = values === undefined ? call.call(node.pool, sql, done) : call.call(node.pool, sql, values, done);

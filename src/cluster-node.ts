@@ -8,8 +8,13 @@ import type { ResilientPool } from './pool.js';
 import { openProbeConnection, probeNode } from './node-health.js';
 import type { NodeHealth, NodeState } from './node-health.js';
 
+/** A node's role as its last answered probe said: `writer` (not read-only) or `reader` (read-only). */
+export type NodeRole = 'writer' | 'reader';
+
 /** What a node tells its cluster. */
 export interface NodeHost {
+  /** The node's role changed from one known role to the other (a role swap, a promotion). */
+  roleChanged(node: ClusterNode, role: NodeRole, previous: NodeRole): void;
   /** The node's health changed (from `up`/`degraded` to `down` or back, or between `up` and `degraded`). */
   nodeChanged(node: ClusterNode, before: NodeHealth, state: NodeState): void;
   /** A background probe failed (for the error count of `removeNodeErrorCount`). */
@@ -35,6 +40,8 @@ export class ClusterNode {
   errorCount = 0;
   /** The last probe's answer. */
   state: NodeState | undefined;
+  /** The role the last probe that could tell said (kept while the node is down); undefined until known. */
+  role: NodeRole | undefined;
   /** Why the node is down, for the error a caller gets when no node can serve. */
   downReason = '';
   removed = false;
@@ -146,6 +153,8 @@ export class ClusterNode {
     this.suspect = false;
     const before = this.health;
     this.health = state.health;
+    const previousRole = this.role;
+    if (state.readOnly !== undefined) this.role = state.readOnly ? 'reader' : 'writer';
     if (state.health === 'down') {
       this.downReason = state.why;
       this.host.probeFailed(this, state);
@@ -159,6 +168,7 @@ export class ClusterNode {
       if (this.timing.healthCheckInterval > 0) this.schedule(this.timing.healthCheckInterval);
     }
     if (before !== state.health) this.host.nodeChanged(this, before, state);
+    if (previousRole !== undefined && this.role !== previousRole && !this.removed) this.host.roleChanged(this, this.role!, previousRole);
     for (const wake of [...this.waiters]) wake();
     this.waiters.clear();
   }

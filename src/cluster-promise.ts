@@ -11,6 +11,7 @@ import type { PoolConnection, PoolOptions } from 'mysql2';
 import type { PoolNamespace } from './cluster-call.js';
 import type { EventEmitter as Emitter } from 'node:events';
 import type { NodeHealth, NodeState } from './node-health.js';
+import type { NamespaceOptions, NodeRole } from './cluster-roles.js';
 import type { ResilientPoolOptions } from './options.js';
 import { forwardEvents } from './forward-events.js';
 
@@ -18,7 +19,7 @@ const PromisePoolConnectionClass = (
   mysqlPromise as unknown as { PoolConnection: new (conn: PoolConnection, P: PromiseConstructor) => PromisePoolConnection }
 ).PoolConnection;
 
-const FORWARDED = ['warn', 'remove', 'online', 'offline'];
+const FORWARDED = ['warn', 'remove', 'online', 'offline', 'role'];
 
 /** The callback cluster as its promise wrapper uses it (cluster.ts's ResilientPoolCluster; no import back, no cycle). */
 export interface CorePoolCluster extends Emitter {
@@ -26,9 +27,9 @@ export interface CorePoolCluster extends Emitter {
   readonly config: Readonly<Record<string, unknown>>;
   add(...args: unknown[]): void;
   remove(pattern: string | RegExp): void;
-  namespace(pattern?: string | RegExp, selector?: string): PoolNamespace;
+  namespace(pattern?: string | RegExp, selector?: string, options?: NamespaceOptions): PoolNamespace;
   end(cb?: (err: NodeJS.ErrnoException | null) => void): void;
-  nodeStates(): Array<{ id: string; health: NodeHealth; suspect: boolean; errorCount: number; state: NodeState | undefined }>;
+  nodeStates(): Array<{ id: string; health: NodeHealth; role: NodeRole | undefined; suspect: boolean; errorCount: number; state: NodeState | undefined }>;
 }
 
 type Sql = string | QueryOptions;
@@ -91,17 +92,20 @@ export class ResilientPromisePoolCluster extends EventEmitter {
     this.poolCluster.remove(pattern);
   }
 
-  /** Typed as mysql2/promise's `PoolNamespace` (an EventEmitter in its typings; like mysql2's, not one at run time). */
-  of(pattern?: string | RegExp, selector?: string): MysqlPromisePoolNamespace {
-    return this.namespace(pattern, selector) as unknown as MysqlPromisePoolNamespace;
+  /**
+   * Typed as mysql2/promise's `PoolNamespace` (an EventEmitter in its typings; like mysql2's, not one at run time).
+   * `options.role` (ours): see ResilientPoolCluster.of().
+   */
+  of(pattern?: string | RegExp, selector?: string, options?: NamespaceOptions): MysqlPromisePoolNamespace {
+    return this.namespace(pattern, selector, options) as unknown as MysqlPromisePoolNamespace;
   }
 
-  private namespace(pattern?: string | RegExp, selector?: string): ResilientPromisePoolNamespace {
-    return new ResilientPromisePoolNamespace(this.poolCluster.namespace(pattern, selector), this.Promise);
+  private namespace(pattern?: string | RegExp, selector?: string, options?: NamespaceOptions): ResilientPromisePoolNamespace {
+    return new ResilientPromisePoolNamespace(this.poolCluster.namespace(pattern, selector, options), this.Promise);
   }
 
-  getConnection(pattern?: string | RegExp, selector?: string): Promise<PromisePoolConnection> {
-    return this.namespace(pattern, selector).getConnection();
+  getConnection(pattern?: string | RegExp, selector?: string, options?: NamespaceOptions): Promise<PromisePoolConnection> {
+    return this.namespace(pattern, selector, options).getConnection();
   }
 
   query(sql: Sql, values?: unknown): Promise<Result> {

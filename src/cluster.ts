@@ -7,9 +7,11 @@
 import { EventEmitter } from 'node:events';
 import type { PoolConnection, PoolNamespace as MysqlPoolNamespace, PoolOptions } from 'mysql2';
 import { ClusterNode } from './cluster-node.js';
-import type { NodeHost, NodeTiming } from './cluster-node.js';
+import type { NodeHost, NodeRole, NodeTiming } from './cluster-node.js';
 import { PoolNamespace, SELECTORS } from './cluster-call.js';
 import type { Selector } from './cluster-call.js';
+import { roleOption } from './cluster-roles.js';
+import type { NamespaceOptions } from './cluster-roles.js';
 import type { NodeHealth, NodeState } from './node-health.js';
 import type { ResilientPoolOptions } from './options.js';
 import { ResilientPool } from './pool.js';
@@ -78,6 +80,17 @@ export function patternRegExp(pattern: string | RegExp): RegExp {
 
 type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
 
+/** One node in `nodeStates()`. */
+export interface NodeStateInfo {
+  id: string;
+  health: NodeHealth;
+  /** `writer` (not read-only) or `reader` (read-only), from the last probe that could tell; undefined until known. */
+  role: NodeRole | undefined;
+  suspect: boolean;
+  errorCount: number;
+  state: NodeState | undefined;
+}
+
 export class ResilientPoolCluster extends EventEmitter implements NodeHost {
   /** The options as resolved (mysql2's cluster keeps its own in private fields). */
   readonly config: ResolvedClusterOptions;
@@ -128,6 +141,10 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
     const pool = new ResilientPool(config as string | ResilientPoolOptions);
     const node = new ClusterNode(id, pool, this, this.timing);
     pool.on('warn', (warning: Error) => this.emit('warn', Object.assign(warning, { nodeId: id })));
+    // A write refused as read-only that the node's pool found confirmed: its role is stale, ask now.
+    pool.on('retry', (info: { reason?: string }) => {
+      if (info.reason === 'read-only') void node.probe();
+    });
     this.nodes.set(id, node);
     if (this._closed) return;
     node.start();
@@ -140,20 +157,22 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
 
   /**
    * The namespace of a pattern and selector (one per pair, as in mysql2). Typed as mysql2's `PoolNamespace`, whose
-   * typings call it an EventEmitter; like mysql2's, it is not one at run time.
+   * typings call it an EventEmitter; like mysql2's, it is not one at run time. `options.role` (ours): `'writer'`
+   * serves only the nodes whose last probe said writable, `'reader'` read-only nodes first (cluster-roles.ts).
    */
-  of(pattern?: string | RegExp, selector?: string): MysqlPoolNamespace {
-    return this.namespace(pattern, selector) as unknown as MysqlPoolNamespace;
+  of(pattern?: string | RegExp, selector?: string, options?: NamespaceOptions): MysqlPoolNamespace {
+    return this.namespace(pattern, selector, options) as unknown as MysqlPoolNamespace;
   }
 
   /** @internal The namespace object itself. */
-  namespace(pattern?: string | RegExp, selector?: string): PoolNamespace {
+  namespace(pattern?: string | RegExp, selector?: string, options?: NamespaceOptions): PoolNamespace {
     const p = pattern || '*';
     const s = selectorOf(selector, this.config.defaultSelector);
-    const key = `${String(p)}\u0000${s}`;
+    const role = roleOption(options);
+    const key = `${String(p)}\u0000${s}\u0000${role ?? ''}`;
     let ns = this.namespaces.get(key);
     if (!ns) {
-      ns = new PoolNamespace(this, p, s);
+      ns = new PoolNamespace(this, p, s, role);
       this.namespaces.set(key, ns);
     }
     return ns;
@@ -162,10 +181,11 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
   getConnection(cb: Callback<PoolConnection>): void;
   getConnection(pattern: string | RegExp, cb: Callback<PoolConnection>): void;
   getConnection(pattern: string | RegExp, selector: string, cb: Callback<PoolConnection>): void;
+  getConnection(pattern: string | RegExp, selector: string, options: NamespaceOptions, cb: Callback<PoolConnection>): void;
   getConnection(...args: unknown[]): void {
     const cb = args.find((a) => typeof a === 'function') as Callback<PoolConnection>;
-    const [pattern, selector] = args.filter((a) => typeof a !== 'function') as [string | undefined, string | undefined];
-    this.namespace(pattern, selector).getConnection(cb);
+    const [pattern, selector, options] = args.filter((a) => typeof a !== 'function') as [string | undefined, string | undefined, NamespaceOptions | undefined];
+    this.namespace(pattern, selector, options).getConnection(cb);
   }
 
   /** `query` on every node (`of('*')`): with mysql2 this exists only on the promise cluster, and fails there. */
@@ -198,9 +218,9 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
     return new ResilientPromisePoolCluster(this, promiseImpl ?? this.promiseImpl);
   }
 
-  /** Each node's id, health, error count and last probe answer; plain data. */
-  nodeStates(): Array<{ id: string; health: NodeHealth; suspect: boolean; errorCount: number; state: NodeState | undefined }> {
-    return [...this.nodes.values()].map((n) => ({ id: n.id, health: n.health, suspect: n.suspect, errorCount: n.errorCount, state: n.state }));
+  /** Each node's id, health, role (as last probed), error count and last probe answer; plain data. */
+  nodeStates(): NodeStateInfo[] {
+    return [...this.nodes.values()].map((n) => ({ id: n.id, health: n.health, role: n.role, suspect: n.suspect, errorCount: n.errorCount, state: n.state }));
   }
 
   /** The node's pool (for stats), or undefined. */
@@ -237,6 +257,12 @@ export class ResilientPoolCluster extends EventEmitter implements NodeHost {
     log.pool('cluster node %s: %s -> %s (%s)', node.id, before, state.health, state.why);
     if (wasServing && !serving) this.emit('offline', node.id);
     else if (!wasServing && serving) this.emit('online', node.id);
+  }
+
+  /** A node's role changed (a swap, a promotion): the `role` event (ours), `(nodeId, role, previousRole)`. */
+  roleChanged(node: ClusterNode, role: NodeRole, previous: NodeRole): void {
+    log.pool('cluster node %s: role %s -> %s', node.id, previous, role);
+    this.emit('role', node.id, role, previous);
   }
 
   probeFailed(node: ClusterNode): void {

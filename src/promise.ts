@@ -30,6 +30,7 @@ export function createResilientPoolCluster(options?: ResilientPoolClusterOptions
 }
 export { createResilientPoolCluster as createPoolCluster, ResilientPromisePoolCluster, ResilientPoolCluster };
 export type { ResilientPoolClusterOptions };
+export type { NamespaceOptions, NodeRole } from './cluster-roles.js';
 export { ResilientPool, ResilientPromisePool };
 export type { PoolStats };
 export type { ResilientPoolOptions, ResilienceOptions, OptionError, OptionErrorCode } from './options.js';

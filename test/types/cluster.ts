@@ -31,3 +31,26 @@ async function usesPromise(): Promise<void> {
   conn.release();
 }
 void usesPromise;
+
+// Roles (ours): a third argument to of() and getConnection(), on both APIs; mysql2's two-argument forms unchanged.
+const writer: mysql.PoolNamespace = cluster.of('*', 'ORDER', { role: 'writer' });
+writer.query('INSERT INTO t VALUES (1)', (err: mysql.QueryError | null) => void err);
+cluster.of('*', 'RR', { role: 'reader' });
+cluster.getConnection('*', 'ORDER', { role: 'writer' }, (err, conn) => {
+  assignable<NodeJS.ErrnoException | null>(err);
+  conn.release();
+});
+// @ts-expect-error: a role is 'writer' or 'reader'
+cluster.of('*', 'ORDER', { role: 'primary' });
+cluster.on('role', (id: string, role: string, previous: string) => void [id, role, previous]);
+const roles: Array<'writer' | 'reader' | undefined> = cluster.nodeStates().map((n) => n.role);
+void roles;
+async function usesPromiseRoles(): Promise<void> {
+  const w: mysqlPromise.PoolNamespace = promiseCluster.of('*', 'ORDER', { role: 'writer' });
+  await w.query('INSERT INTO t VALUES (1)');
+  const conn: mysqlPromise.PoolConnection = await promiseCluster.getConnection('*', 'ORDER', { role: 'writer' });
+  conn.release();
+  const states = promiseCluster.nodeStates();
+  void states[0]?.role;
+}
+void usesPromiseRoles;

@@ -3,56 +3,33 @@
  * moves to another node only when running it again cannot run it twice, each node at most once.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { createResilientPoolCluster } from '../../src/index.js';
-import type { ResilientPoolCluster } from '../../src/index.js';
-import { ScriptedMysql, drop, err } from '../support/scripted-mysql.js';
+import { describe, test } from 'node:test';
+import { drop, err } from '../support/scripted-mysql.js';
+import { failure as failed, useScriptedCluster } from '../support/scripted-cluster.js';
 
 type AnyError = Error & { errno?: number; code?: string; outcomeUnknown?: boolean; nodeId?: string };
 
-const servers: ScriptedMysql[] = [];
-let cluster: ResilientPoolCluster;
-const offline: string[] = [];
-
-function run(sql: string | { sql: string; idempotent?: boolean }, values?: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const cb = (e: Error | null, rows: unknown) => (e ? reject(e) : resolve(rows));
-    if (values) cluster.of('*').query(sql as string, values, cb);
-    else cluster.of('*').query(sql as string, cb);
-  });
-}
-
-async function failure(p: Promise<unknown>): Promise<AnyError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as AnyError;
-  }
-  throw new Error('expected a failure');
-}
+const failure = (p: Promise<unknown>) => failed<AnyError>(p);
 
 const NOT_READY = 'WSREP has not yet prepared node for application use';
 const INSERT = 'INSERT INTO t VALUES (1)';
 
 describe('cluster failover of pool-level calls', () => {
-  before(async () => {
-    for (let i = 0; i < 3; i++) servers.push(await ScriptedMysql.start());
-  });
-
-  after(async () => {
-    if (cluster) await new Promise<void>((resolve) => cluster.end(() => resolve()));
-    await Promise.all(servers.map((s) => s.close()));
-  });
-
-  beforeEach(async () => {
-    if (cluster) await new Promise<void>((resolve) => cluster.end(() => resolve()));
-    for (const s of servers) s.reset();
+  const offline: string[] = [];
+  // maxAttempts 1: no retry inside a node, so each count below is the cluster's own doing.
+  const nodes = useScriptedCluster(3, { healthCheckInterval: 0, defaultSelector: 'ORDER' }, { maxAttempts: 1 }, (c) => {
     offline.length = 0;
-    cluster = createResilientPoolCluster({ healthCheckInterval: 0, defaultSelector: 'ORDER' });
-    cluster.on('offline', (id: string) => offline.push(id));
-    // maxAttempts 1: no retry inside a node, so each count below is the cluster's own doing.
-    servers.forEach((s, i) => cluster.add(`N${i + 1}`, { host: s.host, port: s.port, user: 'u', maxAttempts: 1 }));
+    c.on('offline', (id: string) => offline.push(id));
   });
+  const { servers } = nodes;
+
+  function run(sql: string | { sql: string; idempotent?: boolean }, values?: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const cb = (e: Error | null, rows: unknown) => (e ? reject(e) : resolve(rows));
+      if (values) nodes.cluster.of('*').query(sql as string, values, cb);
+      else nodes.cluster.of('*').query(sql as string, cb);
+    });
+  }
 
   test('1047 on a single atomic write: it did not run, so it runs on the next node, once; the node goes offline', async () => {
     servers[0]!.script = (sql) => (sql === INSERT ? err(1047, NOT_READY) : { ok: true });
@@ -125,9 +102,7 @@ describe('cluster failover of pool-level calls', () => {
   });
 
   test('canRetry: false turns failover off', async () => {
-    await new Promise<void>((resolve) => cluster.end(() => resolve()));
-    cluster = createResilientPoolCluster({ healthCheckInterval: 0, defaultSelector: 'ORDER', canRetry: false });
-    servers.forEach((s, i) => cluster.add(`N${i + 1}`, { host: s.host, port: s.port, user: 'u', maxAttempts: 1 }));
+    await nodes.rebuild({ healthCheckInterval: 0, defaultSelector: 'ORDER', canRetry: false });
     servers[0]!.script = (sql) => (sql === INSERT ? err(1047, NOT_READY) : { ok: true });
     const e = await failure(run(INSERT));
     assert.equal(e.errno, 1047);

@@ -74,7 +74,7 @@ test('every host refuses: the last host\'s error, intact, with hostErrors naming
   const [p1, p2] = [await closedPort(), await closedPort()];
   const pool = createResilientPool({ hosts: [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`], user: 'x', acquireTimeout: 2000 });
   try {
-    const err = await new Promise<Error & Record<string, unknown>>((resolve) => pool.query('SELECT 1', (e: Error) => resolve(e as Error & Record<string, unknown>)));
+    const err = await new Promise<Error & Record<string, unknown>>((resolve) => pool.query('SELECT 1', (e) => resolve(e as unknown as Error & Record<string, unknown>)));
     assert.equal(err.code, 'ECONNREFUSED');
     assert.match(err.message, new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${p2}$`), 'mysql2\'s message, unchanged');
     assert.equal(err.fatal, true);
