@@ -221,6 +221,8 @@ export class FakeMysql8 {
     }
     const c = new FakeConnection(conn, this.nextId++);
     this.open.add(c);
+    // As mysql2's client does: a reply written in several packets goes out at once, not after the client's delayed ACK.
+    conn.stream.setNoDelay(true);
     conn.stream.on('close', () => {
       c.closed = true;
       this.open.delete(c);

@@ -105,6 +105,9 @@ export class ScriptedMysql {
     const side: ServerSide = { id: this.nextId++, queries: [], closed: false };
     this.connections.push(side);
     this.sockets.add(conn.stream);
+    // As mysql2's client does: a reply written in several packets (columns, rows, EOF) goes out at once, not after the
+    // client's delayed ACK (~40 ms on Linux loopback per query, with Nagle's algorithm on).
+    conn.stream.setNoDelay(true);
     conn.stream.on('close', () => {
       side.closed = true;
       this.sockets.delete(conn.stream);
