@@ -25,26 +25,7 @@ export { ResilientPool };
 export type { ResilientPoolConfig } from './pool-config.js';
 export { ResilientPromisePool } from './promise.js';
 export { DEFAULTS, OPTION_ERROR_CODES } from './options.js';
-export type { ResilientPoolOptions, ResilienceOptions, OptionError, OptionErrorCode } from './options.js';
-export { ErrorCodes, PoolError, isOutcomeUnknown, isResilientError } from './errors.js';
-export type { ResilienceFields, AnnotatedError, ResilientError, PoolErrorCode } from './errors.js';
-// Not `export type *` (TypeScript 5.0+): the declarations stay readable by older TypeScript consumers.
-export type {
-  PoolEvents,
-  Mysql2PoolEvents,
-  ResilienceEvents,
-  RetryEvent,
-  LeakEvent,
-  OptionClampedWarning,
-  PoolWarning,
-  Listen,
-  OtherEvent,
-} from './events.js';
 export { classify as classifyError } from './error-table.js';
-export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
 export { isReadOnlyStatement } from './statement.js';
-export type { PoolStats } from './stats.js';
-export { instrumentPool } from './metrics.js';
-export type { InstrumentPoolOptions, PoolInstrumentation, MeterProviderLike, MeterLike, MetricAttributes, MetricInstrumentOptions } from './metrics.js';
-export type { CloseReason } from './pooled-connection.js';
-export type { RetryKind } from './retry.js';
+// The names the promise entry exports too.
+export * from './public-api.js';

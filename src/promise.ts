@@ -7,7 +7,6 @@
 import { ResilientPool } from './pool.js';
 import { ResilientPromisePool } from './promise-pool.js';
 import type { ResilientPoolOptions } from './options.js';
-import type { PoolStats } from './stats.js';
 import { ResilientPoolCluster } from './cluster.js';
 import type { ResilientPoolClusterOptions } from './cluster.js';
 import { ResilientPromisePoolCluster } from './cluster-promise.js';
@@ -32,24 +31,5 @@ export { createResilientPoolCluster as createPoolCluster, ResilientPromisePoolCl
 export type { ResilientPoolClusterOptions };
 export type { NamespaceOptions, NodeRole } from './cluster-roles.js';
 export { ResilientPool, ResilientPromisePool };
-export type { PoolStats };
-export type { ResilientPoolOptions, ResilienceOptions, OptionError, OptionErrorCode } from './options.js';
-export type { ErrorAction, ErrorReason, Flavor } from './error-table.js';
-export { ErrorCodes, PoolError, isOutcomeUnknown, isResilientError } from './errors.js';
-export type { ResilienceFields, AnnotatedError, ResilientError, PoolErrorCode } from './errors.js';
-// Not `export type *` (TypeScript 5.0+): the declarations stay readable by older TypeScript consumers.
-export type {
-  PoolEvents,
-  Mysql2PoolEvents,
-  ResilienceEvents,
-  RetryEvent,
-  LeakEvent,
-  OptionClampedWarning,
-  PoolWarning,
-  Listen,
-  OtherEvent,
-} from './events.js';
-export type { CloseReason } from './pooled-connection.js';
-export type { RetryKind } from './retry.js';
-export { instrumentPool } from './metrics.js';
-export type { InstrumentPoolOptions, PoolInstrumentation, MeterProviderLike } from './metrics.js';
+// The names the main entry exports too.
+export * from './public-api.js';
