@@ -4,7 +4,8 @@
  * (`of('*', 'ORDER', { role: 'writer' })`) finds the writable server whatever the add order; the roles swap under
  * keyed write loops and read loops: every acknowledged write present exactly once, writes refused as read-only by the
  * old writer moved to the new one, 0 read errors, the time until writes land on the new writer printed. mysql2's
- * createPoolCluster, which has no roles, keeps writing to the node the application named and fails with 1290.
+ * createPoolCluster, which has no roles, keeps writing to the node the application named and fails with 1290. With
+ * no writable node (demoted, not yet promoted) writes fail fast (1290 or POOL_NOWRITER, nothing ran).
  * No replication between the two: each write lands on exactly one server, so "exactly once" is checked by key across
  * both.
  */
@@ -150,6 +151,34 @@ test('the roles swap under keyed writes and reads: every acknowledged write once
   } finally {
     stop = true;
     await Promise.allSettled(loops);
+    await end(cluster);
+  }
+});
+
+test('between demotion and promotion no node is writable: writes fail fast, nothing ran; the promoted node serves at once', T, async () => {
+  await roles(b, a);
+  const cluster = clusterOf();
+  try {
+    const writer = cluster.of('*', 'ORDER', { role: 'writer' });
+    await run(writer, 'INSERT INTO test.w (k) VALUES (1)');
+    await b.admin('SET GLOBAL read_only = 1');
+    // The old writer refuses (1290, did not run); probed at once, neither node is writable: the refusal is passed on.
+    const refused = await run(writer, 'INSERT INTO test.w (k) VALUES (2)').then(() => undefined, (e: AnyError) => e);
+    assert.equal(refused?.errno, 1290);
+    assert.equal(refused?.outcomeUnknown, false);
+    assert.equal(refused?.nodeId, 'B');
+    // The next write finds no writer known, probes both at once, and fails naming each node's reason.
+    const none = await run(writer, 'INSERT INTO test.w (k) VALUES (3)').then(() => undefined, (e: AnyError) => e);
+    assert.equal(none?.code, 'POOL_NOWRITER');
+    assert.equal(none?.message, 'Pool does Not have a writable node. (A: read-only; B: read-only)');
+    await a.admin('SET GLOBAL read_only = 0');
+    const started = performance.now();
+    await run(writer, 'INSERT INTO test.w (k) VALUES (4)');
+    const ms = performance.now() - started;
+    assert.deepEqual([...(await keysOn(a))], [4]);
+    assert.deepEqual([...(await keysOn(b))], [1], 'the refused writes did not run');
+    assert.ok(ms < 5_000, `the first write after the promotion took ${ms.toFixed(0)} ms`);
+  } finally {
     await end(cluster);
   }
 });
