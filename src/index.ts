@@ -16,8 +16,7 @@ export function createResilientPool(options: string | ResilientPoolOptions): Res
 
 export { createResilientPool as createPool };
 export { createResilientPoolCluster, createResilientPoolCluster as createPoolCluster, ResilientPoolCluster } from './cluster.js';
-export type { NodeStateInfo, ResilientPoolClusterOptions } from './cluster.js';
-export type { NamespaceOptions, NodeRole } from './cluster-roles.js';
+export type { ResilientPoolClusterOptions } from './cluster.js';
 export type { PoolNamespace } from './cluster-call.js';
 export { ResilientPromisePoolCluster } from './cluster-promise.js';
 export type { NodeHealth, NodeState, GaleraState } from './node-health.js';

@@ -29,7 +29,6 @@ export function createResilientPoolCluster(options?: ResilientPoolClusterOptions
 }
 export { createResilientPoolCluster as createPoolCluster, ResilientPromisePoolCluster, ResilientPoolCluster };
 export type { ResilientPoolClusterOptions };
-export type { NamespaceOptions, NodeRole } from './cluster-roles.js';
 export { ResilientPool, ResilientPromisePool };
 // The names the main entry exports too.
 export * from './public-api.js';

@@ -24,3 +24,6 @@ export type { CloseReason } from './pooled-connection.js';
 export type { RetryKind } from './retry.js';
 export { instrumentPool } from './metrics.js';
 export type { InstrumentPoolOptions, PoolInstrumentation, MeterProviderLike, MeterLike, MetricAttributes, MetricInstrumentOptions } from './metrics.js';
+// Cluster roles (cluster-roles.ts) and nodeStates() entries.
+export type { NamespaceOptions, NodeRole } from './cluster-roles.js';
+export type { NodeStateInfo } from './cluster.js';
