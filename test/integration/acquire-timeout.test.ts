@@ -9,10 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import mysql, { type PoolConnection } from 'mysql2';
-import { createResilientPool, type ResilientPool } from '../../src/index.js';
+import mysql from 'mysql2';
+import type { ResilientPool } from '../../src/index.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
-import { endPools } from '../support/pools.js';
+import { checkout, poolMaker } from '../support/pools.js';
 import { usePrivateServer } from '../support/private-server.js';
 import { bounded, pendingAfter } from '../support/wait.js';
 
@@ -29,16 +29,7 @@ const server = usePrivateServer({
 
 type PoolError = Error & { code?: string; errno?: number; fatal?: boolean; sqlState?: string; cause?: unknown };
 
-const pools: ResilientPool[] = [];
-function pool(extra: Record<string, unknown>): ResilientPool {
-  const p = createResilientPool({ ...server.connectionOptions(), ...extra });
-  pools.push(p);
-  return p;
-}
-
-function checkout(p: ResilientPool): Promise<PoolConnection> {
-  return new Promise((resolve, reject) => p.getConnection((err, conn) => (err ? reject(err) : resolve(conn))));
-}
+const { pool, endAll } = poolMaker(() => server.connectionOptions());
 
 /** The rejection of a checkout, with when it came (ms after the call). */
 async function timedRejection(p: ResilientPool): Promise<{ err: PoolError; ms: number }> {
@@ -53,7 +44,7 @@ async function timedRejection(p: ResilientPool): Promise<{ err: PoolError; ms: n
 }
 
 describe('acquireTimeout: the queue deadline', () => {
-  after(() => endPools(pools.splice(0)));
+  after(endAll);
 
   test('a caller queued behind the only connection fails at its deadline, with the pool state in the message', T, async () => {
     const p = pool({ connectionLimit: 1, acquireTimeout: 300 });
@@ -138,7 +129,7 @@ function plainConnectError(options: mysql.ConnectionOptions): Promise<PoolError>
 }
 
 describe("acquireTimeout: the waiter's cause", () => {
-  after(() => endPools(pools.splice(0)));
+  after(endAll);
 
   test('while the connection it waits for is busy and new connects fail, the timeout carries the connect error as cause', T, async () => {
     // The server allows this user one connection: the pool's second connect fails with 1226 (ER_USER_LIMIT_REACHED), and the caller waits

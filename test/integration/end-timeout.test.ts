@@ -9,10 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { PoolConnection } from 'mysql2';
 import { createResilientPool, type ResilientPool } from '../../src/index.js';
 import { createResilientPool as createPromisePool } from '../../src/promise.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
+import { checkout } from '../support/pools.js';
 import { usePrivateServer } from '../support/private-server.js';
 import { bounded, pendingAfter, until } from '../support/wait.js';
 
@@ -34,14 +34,6 @@ function pool(extra: Record<string, unknown> = {}): ResilientPool {
     pingTimeout: PING_TIMEOUT,
     ...extra,
   });
-}
-
-function checkout(p: ResilientPool): Promise<PoolConnection> {
-  return bounded(
-    new Promise((resolve, reject) => p.getConnection((err, conn) => (err ? reject(err) : resolve(conn)))),
-    10_000,
-    'a checkout',
-  );
 }
 
 /** Calls end() and resolves with its callback's argument and when it came (ms after the call). */

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import type { PoolConnection } from 'mysql2';
-import { createResilientPool, type ResilientPool } from '../../src/index.js';
+import type { ResilientPool } from '../../src/index.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
-import { endPools } from '../support/pools.js';
+import { checkout, poolMaker } from '../support/pools.js';
 import { usePrivateServer } from '../support/private-server.js';
 import { bounded, delay, pendingAfter, until } from '../support/wait.js';
 
@@ -26,20 +26,7 @@ const USER = 'rmp_lifetime';
 
 const server = usePrivateServer({ users: [USER] });
 
-const pools: ResilientPool[] = [];
-function pool(extra: Record<string, unknown> = {}): ResilientPool {
-  const p = createResilientPool({ ...server.connectionOptions(), user: USER, connectionLimit: 1, maxLifetime: LIFETIME, ...extra });
-  pools.push(p);
-  return p;
-}
-
-function checkout(p: ResilientPool): Promise<PoolConnection> {
-  return bounded(
-    new Promise((resolve, reject) => p.getConnection((err, conn) => (err ? reject(err) : resolve(conn)))),
-    10_000,
-    'a checkout',
-  );
-}
+const { pool, endAll } = poolMaker(() => ({ ...server.connectionOptions(), user: USER, connectionLimit: 1, maxLifetime: LIFETIME }));
 
 function connectionId(conn: PoolConnection): Promise<number> {
   return bounded(
@@ -69,7 +56,7 @@ function nextEvict(p: ResilientPool, threadId: number): Promise<{ reason: string
 }
 
 describe('maxLifetime', () => {
-  after(() => endPools(pools.splice(0)));
+  after(endAll);
 
   test('an idle connection is closed at its age, not before, and the next checkout gets a new one', T, async () => {
     const p = pool();

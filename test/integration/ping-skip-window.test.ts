@@ -10,9 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PoolConnection } from 'mysql2';
-import { createResilientPool, type ResilientPool } from '../../src/index.js';
 import { assertNoHandlesLeft } from '../support/handles.js';
-import { endPools } from '../support/pools.js';
+import { checkout, poolMaker } from '../support/pools.js';
 import { usePrivateServer } from '../support/private-server.js';
 import { FaultProxy } from '../support/proxy.js';
 import { bounded, delay } from '../support/wait.js';
@@ -30,27 +29,13 @@ after(async () => {
   await proxy?.close();
 });
 
-const pools: ResilientPool[] = [];
-function pool(extra: Record<string, unknown> = {}): ResilientPool {
-  const p = createResilientPool({
-    ...server.connectionOptions(),
-    host: proxy.host,
-    port: proxy.port,
-    connectionLimit: 1,
-    pingSkipWindow: WINDOW,
-    ...extra,
-  });
-  pools.push(p);
-  return p;
-}
-
-function checkout(p: ResilientPool): Promise<PoolConnection> {
-  return bounded(
-    new Promise((resolve, reject) => p.getConnection((err, conn) => (err ? reject(err) : resolve(conn)))),
-    10_000,
-    'a checkout',
-  );
-}
+const { pool, endAll } = poolMaker(() => ({
+  ...server.connectionOptions(),
+  host: proxy.host,
+  port: proxy.port,
+  connectionLimit: 1,
+  pingSkipWindow: WINDOW,
+}));
 
 function select1(conn: PoolConnection): Promise<void> {
   return bounded(
@@ -68,7 +53,7 @@ async function pingsDuring<T>(fn: () => Promise<T>): Promise<{ pings: number; va
 }
 
 describe('pingSkipWindow', () => {
-  after(() => endPools(pools.splice(0)));
+  after(endAll);
 
   test('a brand-new connection is not pinged', T, async () => {
     const p = pool();
