@@ -174,19 +174,17 @@ interface Run {
   db: string;
 }
 
+interface RunOptions {
+  fixtures?: Array<keyof typeof FIXTURES>;
+  env?: Record<string, string>;
+  pool?: Record<string, unknown>;
+  onResult?: (child: ChildProcess, result: unknown, db: string) => void;
+  /** Called once the child is running (for faults injected from here); awaited before the exit is checked. */
+  during?: (db: string) => Promise<void>;
+}
+
 /** Writes the block as a program, runs it in `node` against a fresh database, and asserts a clean exit. */
-async function runExample(
-  block: Block,
-  program: Program,
-  opts: {
-    fixtures?: Array<keyof typeof FIXTURES>;
-    env?: Record<string, string>;
-    pool?: Record<string, unknown>;
-    onResult?: (child: ChildProcess, result: unknown, db: string) => void;
-    /** Called once the child is running (for faults injected from here); awaited before the exit is checked. */
-    during?: (db: string) => Promise<void>;
-  } = {},
-): Promise<Run> {
+async function runExample(block: Block, program: Program, opts: RunOptions = {}): Promise<Run> {
   const db = await database(opts.fixtures ?? []);
   const code = edit(block.code, program.edits ?? []);
   const text = [
@@ -244,6 +242,20 @@ function only(r: Run): unknown {
   assert.equal(r.results.length, 1, `expected one result, got ${JSON.stringify(r.results)}\n${describeRun(r.run)}`);
   return r.results[0];
 }
+
+/** The check of an entry that only runs its block as `program`: the program reports `expected`, once. */
+function reports(program: Program, expected: unknown, opts?: RunOptions): Entry['check'] {
+  return async (block) => assert.deepEqual(only(await runExample(block, program, opts)), expected);
+}
+
+/** Preamble of an ES module whose block calls `require`. */
+const ESM_REQUIRE = "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n";
+
+/** Postamble: report `rows`, then end the promise pool or cluster named `what`. */
+const reportRowsThenEnd = (what: 'pool' | 'cluster'): string => `__report({ rows });\nawait ${what}.end();\n`;
+
+/** Ends the callback pool (or client) named `what`, mysql2's end(cb): its error fails the program. */
+const endCallbackPool = (what: string): string => `await new Promise((resolve, reject) => ${what}.end((e) => (e ? reject(e) : resolve())));`;
 
 const ADA = [{ id: 42, name: 'Ada Lovelace' }];
 
@@ -331,31 +343,25 @@ const TABLE: Entry[] = [
     lang: 'js',
     first: "// const pool = require('mysql2').createPool({ host, user, password, database });",
     how: 'CommonJS program; the callback body `/* ... */` reports (err, rows); then pool.end(cb)',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'cjs',
-          pre: 'let __called;\nconst __done = new Promise((resolve) => (__called = resolve));\n',
-          edits: [['(err, rows) => { /* ... */ }', '(err, rows) => { __called({ err, rows }); }']],
-          post: cjsAsync(`  const { err, rows } = await __done;
+    check: reports(
+      {
+        kind: 'cjs',
+        pre: 'let __called;\nconst __done = new Promise((resolve) => (__called = resolve));\n',
+        edits: [['(err, rows) => { /* ... */ }', '(err, rows) => { __called({ err, rows }); }']],
+        post: cjsAsync(`  const { err, rows } = await __done;
   if (err) throw err;
   __report({ rows, resilient: pool instanceof require('resilient-mysql-pool').ResilientPool, mysql2: pool instanceof require('mysql2').Pool });
-  await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
-        },
-        { fixtures: ['users'] },
-      );
-      assert.deepEqual(only(r), { rows: ADA, resilient: true, mysql2: true });
-    },
+  ${endCallbackPool('pool')}`),
+      },
+      { rows: ADA, resilient: true, mysql2: true },
+      { fixtures: ['users'] },
+    ),
   },
   {
     lang: 'js',
     first: "// import mysql from 'mysql2/promise'; const pool = mysql.createPool(options);",
     how: 'ES module with top-level await, `options` from the server; then pool.end()',
-    check: async (block) => {
-      const r = await runExample(block, { kind: 'esm', post: '__report({ rows });\nawait pool.end();\n' }, { fixtures: ['users'] });
-      assert.deepEqual(only(r), { rows: ADA });
-    },
+    check: reports({ kind: 'esm', post: reportRowsThenEnd('pool') }, { rows: ADA }, { fixtures: ['users'] }),
   },
   {
     lang: 'ts',
@@ -447,17 +453,14 @@ const TABLE: Entry[] = [
     lang: 'js',
     first: '// Kysely',
     how: 'ES module; a Kysely query through the pool, then db.destroy() (which must end the pool: the program must exit)',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'esm',
-          post: "const found = await db.selectFrom('users').selectAll().where('id', '=', 42).execute();\n__report({ found });\nawait db.destroy();\n",
-        },
-        { fixtures: ['users'] },
-      );
-      assert.deepEqual(only(r), { found: ADA });
-    },
+    check: reports(
+      {
+        kind: 'esm',
+        post: "const found = await db.selectFrom('users').selectAll().where('id', '=', 42).execute();\n__report({ found });\nawait db.destroy();\n",
+      },
+      { found: ADA },
+      { fixtures: ['users'] },
+    ),
   },
   {
     lang: 'js',
@@ -475,7 +478,7 @@ const TABLE: Entry[] = [
           kind: 'esm',
           pre,
           edits: [["from 'resilient-mysql-pool/promise';", "from 'resilient-mysql-pool';"]],
-          post: `${query}await new Promise((resolve, reject) => client.end((e) => (e ? reject(e) : resolve())));\n`,
+          post: `${query}${endCallbackPool('client')}\n`,
         },
         { fixtures: ['users'] },
       );
@@ -486,44 +489,38 @@ const TABLE: Entry[] = [
     lang: 'js',
     first: '// Knex 3.3+: hand Knex the pool with `connectionPool` (instead of `connection`)',
     how: 'ES module; a Knex query, db.destroy() (the pool must still work: Knex does not end it), then pool.end()',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'esm',
-          post: `const found = await db('users').where({ id: 42 });
+    check: reports(
+      {
+        kind: 'esm',
+        post: `const found = await db('users').where({ id: 42 });
 await db.destroy();
 const [[still]] = await pool.query('SELECT 1 AS one');
 await pool.end();
 __report({ found, still });
 `,
-        },
-        { fixtures: ['users'] },
-      );
-      assert.deepEqual(only(r), { found: ADA, still: { one: 1 } });
-    },
+      },
+      { found: ADA, still: { one: 1 } },
+      { fixtures: ['users'] },
+    ),
   },
   {
     lang: 'js',
     first: "// TypeORM: give it this library's mysql2 module; TypeORM builds the (resilient) pool itself",
     how: 'ES module, `entities: []`; initialize() runs in the example; a query, the pool TypeORM built is a ResilientPool with `extra`, then destroy()',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'esm',
-          pre: "import { ResilientPool as __ResilientPool } from 'resilient-mysql-pool';\n",
-          edits: [['entities: [/* ... */],', 'entities: [],']],
-          post: `const found = await dataSource.query('SELECT id, name FROM users WHERE id = ?', [42]);
+    check: reports(
+      {
+        kind: 'esm',
+        pre: "import { ResilientPool as __ResilientPool } from 'resilient-mysql-pool';\n",
+        edits: [['entities: [/* ... */],', 'entities: [],']],
+        post: `const found = await dataSource.query('SELECT id, name FROM users WHERE id = ?', [42]);
 const __pool = dataSource.driver.pool;
 __report({ found, resilient: __pool instanceof __ResilientPool, pingTimeout: __pool.config.resilience.pingTimeout });
 await dataSource.destroy();
 `,
-        },
-        { fixtures: ['users'] },
-      );
-      assert.deepEqual(only(r), { found: ADA, resilient: true, pingTimeout: 500 });
-    },
+      },
+      { found: ADA, resilient: true, pingTimeout: 500 },
+      { fixtures: ['users'] },
+    ),
   },
   {
     lang: 'js',
@@ -543,12 +540,10 @@ await dataSource.destroy();
     how:
       'fragment, ES module with a promise `pool`, `options` and `createResilientPool` in scope (every pool it creates ' +
       'is ended); `my_function_that_writes()` exists and counts its calls',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'esm',
-          pre: `import { createResilientPool as __create } from 'resilient-mysql-pool/promise';
+    check: reports(
+      {
+        kind: 'esm',
+        pre: `import { createResilientPool as __create } from 'resilient-mysql-pool/promise';
 const __pools = [];
 const createResilientPool = (o) => {
   const p = __create(o);
@@ -557,17 +552,16 @@ const createResilientPool = (o) => {
 };
 const pool = createResilientPool(__poolOptions);
 `,
-          post: `const [[counter]] = await pool.query('SELECT n FROM counters WHERE id = 1');
+        post: `const [[counter]] = await pool.query('SELECT n FROM counters WHERE id = 1');
 const [[calls]] = await pool.query('SELECT n FROM function_calls');
 const assumed = __pools[1] && __pools[1].pool.config.resilience.assumeIdempotent;
 for (const p of __pools) await p.end();
 __report({ counter: counter.n, calls: calls.n, pools: __pools.length, assumed });
 `,
-        },
-        { fixtures: ['counters'], pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
-      );
-      assert.deepEqual(only(r), { counter: 5, calls: 1, pools: 2, assumed: true });
-    },
+      },
+      { counter: 5, calls: 1, pools: 2, assumed: true },
+      { fixtures: ['counters'], pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
+    ),
   },
   {
     lang: 'js',
@@ -586,7 +580,7 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
 `,
           edits: [['new ConsoleMetricExporter()', '__exporter']],
           post: cjsAsync(`  await __warmUp();
-  const held = await new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
+  const held = await __checkout();
   await meterProvider.forceFlush();
   const stats = pool.stats();
   held.release();
@@ -597,7 +591,7 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
   __report({ metrics, stats });
   poolMetrics.stop();
   await meterProvider.shutdown();
-  await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
+  ${endCallbackPool('pool')}`),
         },
         { pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
       );
@@ -658,12 +652,12 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
           kind: 'cjs',
           pre: `${CALLBACK_POOL}${WARM_UP}`,
           post: cjsAsync(`  await __warmUp();
-  const held = await new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
+  const held = await __checkout();
   const text = await client.register.metrics();
   const stats = pool.stats();
   held.release();
   __report({ text, stats, contentType: client.register.contentType });
-  await new Promise((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));`),
+  ${endCallbackPool('pool')}`),
         },
         { pool: { host: EXAMPLE_HOST, port: DEFAULT_PORT } },
       );
@@ -720,19 +714,16 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
     lang: 'js',
     first: "const { createPoolCluster } = require('resilient-mysql-pool/promise');",
     how: 'docs/clusters.md: ES module (require through createRequire); the three nodes are the private server under three ids; an insert through ORDER, a read through RR, then cluster.end()',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'esm',
-          pre: "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nconst id = 7, total = 12.5;\n",
-          edits: [["{ host, user: 'app', password: process.env.DB_PASSWORD, database: 'app', connectTimeout: 2000 }", '{ ...options, connectTimeout: 2000 }']],
-          post: '__report({ rows });\nawait cluster.end();\n',
-        },
-        { fixtures: ['orders'] },
-      );
-      assert.deepEqual(only(r), { rows: [{ id: 7, total: '12.50' }] });
-    },
+    check: reports(
+      {
+        kind: 'esm',
+        pre: `${ESM_REQUIRE}const id = 7, total = 12.5;\n`,
+        edits: [["{ host, user: 'app', password: process.env.DB_PASSWORD, database: 'app', connectTimeout: 2000 }", '{ ...options, connectTimeout: 2000 }']],
+        post: reportRowsThenEnd('cluster'),
+      },
+      { rows: [{ id: 7, total: '12.50' }] },
+      { fixtures: ['orders'] },
+    ),
   },
   {
     lang: 'js',
@@ -756,42 +747,39 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
     lang: 'js',
     first: '// One pool, several hosts: the first healthy one serves, the next takes over when it fails.',
     how: 'docs/clusters.md: ES module (require through createRequire); the first host a closed port, the second the private server: the query is answered, then pool.end()',
-    check: async (block) => {
-      const r = await runExample(block, {
+    check: reports(
+      {
         kind: 'esm',
-        pre: "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n",
+        pre: ESM_REQUIRE,
         edits: [
           ["host: 'db1:3306,db2:3306'", 'host: `127.0.0.1:1,${options.host}:${options.port}`'],
           ["user: 'app', password: process.env.DB_PASSWORD, database: 'app',", 'user: options.user, password: options.password, database: options.database,'],
         ],
-        post: '__report({ rows });\nawait pool.end();\n',
-      });
-      assert.deepEqual(only(r), { rows: [{ one: 1 }] });
-    },
+        post: reportRowsThenEnd('pool'),
+      },
+      { rows: [{ one: 1 }] },
+    ),
   },
   {
     lang: 'js',
     first: "cluster.add('PRIMARY', { host: 'primary', ...common });",
     how: 'docs/clusters.md fragment: ES module with `cluster` and `common` from the server; the three nodes are the private server; the UPDATE through PRIMARY, the read through REPLICA*, then cluster.end()',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'esm',
-          pre: "import { createPoolCluster } from 'resilient-mysql-pool/promise';\nconst cluster = createPoolCluster();\nconst { host: __host, ...common } = options;\n",
-          edits: [
-            ["host: 'primary'", 'host: __host'],
-            ["host: 'replica1'", 'host: __host'],
-            ["host: 'replica2'", 'host: __host'],
-            ["'UPDATE ...'", "'UPDATE orders SET total = 2.50 WHERE id = 1'"],
-            ["await cluster.of('REPLICA*').query('SELECT ...')", "const [rows] = await cluster.of('REPLICA*').query('SELECT * FROM orders')"],
-          ],
-          post: '__report({ rows });\nawait cluster.end();\n',
-        },
-        { fixtures: ['orders'] },
-      );
-      assert.deepEqual(only(r), { rows: [{ id: 1, total: '2.50' }] });
-    },
+    check: reports(
+      {
+        kind: 'esm',
+        pre: "import { createPoolCluster } from 'resilient-mysql-pool/promise';\nconst cluster = createPoolCluster();\nconst { host: __host, ...common } = options;\n",
+        edits: [
+          ["host: 'primary'", 'host: __host'],
+          ["host: 'replica1'", 'host: __host'],
+          ["host: 'replica2'", 'host: __host'],
+          ["'UPDATE ...'", "'UPDATE orders SET total = 2.50 WHERE id = 1'"],
+          ["await cluster.of('REPLICA*').query('SELECT ...')", "const [rows] = await cluster.of('REPLICA*').query('SELECT * FROM orders')"],
+        ],
+        post: reportRowsThenEnd('cluster'),
+      },
+      { rows: [{ id: 1, total: '2.50' }] },
+      { fixtures: ['orders'] },
+    ),
   },
   {
     lang: 'ts',
@@ -840,10 +828,11 @@ const pool = __createPool(__poolOptions);
 const WARM_UP_ACQUIRES = 10;
 /** Work for the metrics examples to show: queries, some concurrent (a second connection), one connection destroyed. */
 const WARM_UP = `const __q = (sql) => new Promise((resolve, reject) => pool.query(sql, (e, rows) => (e ? reject(e) : resolve(rows))));
+const __checkout = () => new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
 async function __warmUp() {
   for (let i = 0; i < 5; i++) await __q('SELECT ' + i);
   await Promise.all([__q('SELECT SLEEP(0.05)'), __q('SELECT SLEEP(0.05)'), __q('SELECT 1'), __q('SELECT 2')]);
-  await new Promise((resolve, reject) => pool.getConnection((e, c) => (e ? reject(e) : (c.destroy(), resolve()))));
+  (await __checkout()).destroy();
 }
 `;
 
