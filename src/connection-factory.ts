@@ -133,7 +133,7 @@ export class Connector {
     conn.prependListener('end', () => {
       entry.dead = true;
     });
-    entry.onCommandError = (err) => pool.failures.onHeldCommandError(entry, err);
+    entry.onCommandError = (err, cmd) => pool.failures.onHeldCommandError(entry, err, cmd);
     conn.query = trackedQuery as PoolConnection['query'];
     conn.execute = trackedExecute as PoolConnection['execute'];
     const socket = socketOf(conn);
@@ -246,25 +246,33 @@ export class Connector {
  * closes this connection on release and retires the older ones.
  */
 function trackedQuery(this: PoolConnection, ...args: unknown[]): unknown {
-  track(this, args);
-  return connectionQuery.apply(this, args);
+  const held = track(this, args);
+  const cmd = connectionQuery.apply(this, args);
+  if (held) held.cmd = cmd;
+  return cmd;
 }
 
 function trackedExecute(this: PoolConnection, ...args: unknown[]): unknown {
-  track(this, args);
-  return connectionExecute.apply(this, args);
+  const held = track(this, args);
+  const cmd = connectionExecute.apply(this, args);
+  if (held) held.cmd = cmd;
+  return cmd;
 }
 
-function track(conn: PoolConnection, args: unknown[]): void {
+/** Wraps a held connection's callback; the command mysql2 made is filled in once the call returns it. */
+function track(conn: PoolConnection, args: unknown[]): { cmd?: unknown } | undefined {
   const entry = entryOf(conn);
-  if (!entry) return;
+  if (!entry) return undefined;
   const effect = noteStatement(entry, args[0]);
   const at = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
-  if (at < 0) return;
+  if (at < 0) return undefined;
+  const held: { cmd?: unknown } = {};
   const cb = args[at] as (err: unknown, ...rest: unknown[]) => unknown;
   args[at] = function (this: unknown, err: unknown, ...rest: unknown[]) {
-    if (err) entry.onCommandError?.(err);
+    // A command refused on a closed connection calls back before mysql2 returns it: held.cmd is unset, not sent.
+    if (err) entry.onCommandError?.(err, held.cmd);
     noteReply(entry, effect, err, rest[0], rest[1], hasPendingCommand(conn));
     return cb.call(this, err, ...rest);
   };
+  return held;
 }

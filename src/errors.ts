@@ -16,7 +16,8 @@ export interface ResilienceFields {
   /**
    * The statement was sent and the connection died before its result arrived:
    * it may or may not have run. Never retried unless the statement is a plain
-   * read or the caller declared it idempotent.
+   * read or the caller declared it idempotent. Also set (alone) on the errors
+   * of a held connection's commands, which are never retried.
    */
   outcomeUnknown?: boolean;
 }

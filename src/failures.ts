@@ -8,10 +8,12 @@ import { classifyWith } from './error-table.js';
 import type { ErrorAction } from './error-table.js';
 import type { Health } from './health.js';
 import type { ServerInfo } from './limits.js';
+import { annotate } from './errors.js';
 import { log } from './log.js';
-import { destroySocket } from './mysql2-internals.js';
+import { destroySocket, isOnTheWire } from './mysql2-internals.js';
 import type { PoolCore } from './pool-core.js';
 import type { PoolEntry } from './pooled-connection.js';
+import { didNotRun } from './retry.js';
 
 export interface FailureHost extends PoolCore {
   readonly health: Health;
@@ -35,9 +37,20 @@ export class Failures {
     if (pool.listenerCount('error') > 0) pool.emit('error', err);
   }
 
-  /** An error in reply to a command on a held connection: decide its fate now, act on release. */
-  onHeldCommandError(entry: PoolEntry, err: unknown): void {
+  /**
+   * An error in reply to a command on a held connection: decide its fate now, act on release. The holder is told
+   * what a pool-level caller is told, `outcomeUnknown` (by the one "did not run" rule; a plain SQL error: false),
+   * though nothing is retried: the statement was sent (mysql2 had it on the wire) and the connection died before
+   * the reply, so it may have run.
+   */
+  onHeldCommandError(entry: PoolEntry, err: unknown, cmd?: unknown): void {
     const action = classifyWith(err, entry.flavor, this.pool.opts.classifyError);
+    if (typeof err === 'object' && err !== null) {
+      const sql = (cmd as { sql?: unknown } | undefined)?.sql;
+      const finalSql = () => (typeof sql === 'string' ? sql : undefined);
+      const unknown = action !== null && !didNotRun(action, isOnTheWire(entry.conn, cmd as object | undefined), finalSql, this.pool.opts.retryReadsAfterSend);
+      annotate(err, { outcomeUnknown: unknown });
+    }
     if (!action) return;
     if (action.destroy) entry.discard = true;
     this.note(action);

@@ -62,8 +62,8 @@ export class PoolEntry {
   autocommitOff = false;
   /** An error in reply to a held connection's command said not to reuse it (e.g. read-only after failover). */
   discard = false;
-  /** @internal Set by the pool: errors of a held connection's commands go through the error table. */
-  onCommandError: ((err: unknown) => void) | undefined;
+  /** @internal Set by the pool: errors of a held connection's commands (`cmd`: mysql2's command, if it made one). */
+  onCommandError: ((err: unknown, cmd: unknown) => void) | undefined;
   /** Leak detection: the pending report for the current checkout, if any. */
   leakTimer: TimerHandle | undefined;
   /** Set when the connection is known dead (error, end, destroy): never validated, never reused. */

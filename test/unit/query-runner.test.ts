@@ -1,7 +1,8 @@
 /**
  * The query runner's retry decisions end to end over the wire, against a scripted server on loopback (no real
  * MySQL): what text the decision reads, what an error proves, what a read-only refusal does to the pool, and what
- * the caller is told. Each test counts how many times a statement reached the server.
+ * the caller is told (also the holder of a connection). Each test counts how many times a statement reached the
+ * server.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
@@ -365,5 +366,56 @@ describe('a server that never sets the status flags (OK packets with status 0)',
     assert.deepEqual(evicted, ['in-transaction', 'in-transaction']);
     const off = await run(p, 'query', 'SET autocommit = 0');
     assert.equal(off.err?.code, 'POOL_TRANSACTION_LEFT_OPEN');
+  });
+});
+
+/** ORMs (TypeORM, Knex, Kysely) run every query on a held connection: nothing is retried, but the holder is told. */
+describe('a held connection: its holder is told outcomeUnknown by the same rule', () => {
+  const query = (conn: mysql.PoolConnection, sql: string) =>
+    new Promise<AnnotatedError | null>((resolve) => conn.query(sql, (e) => resolve(e as AnnotatedError | null)));
+
+  test("a write whose connection died after send: mysql2's error, outcomeUnknown true, sent once", async () => {
+    dropOn(/INSERT/);
+    const conn = await checkout(pool());
+    const e = await query(conn, 'INSERT INTO t VALUES (1)');
+    assert.equal(e?.code, 'PROTOCOL_CONNECTION_LOST');
+    assert.equal(e?.fatal, true, "mysql2's fields untouched");
+    assert.equal(e?.outcomeUnknown, true);
+    assert.equal(server.count('INSERT INTO t VALUES (1)'), 1);
+    conn.release();
+  });
+
+  test("the promise API rejects with the same object, flagged (what TypeORM's QueryFailedError copies)", async () => {
+    dropOn(/INSERT/);
+    const conn = await checkout(pool());
+    await assert.rejects(conn.promise().query('INSERT INTO t VALUES (2)'), (e: AnnotatedError) => e.outcomeUnknown === true);
+    conn.release();
+  });
+
+  test('a statement refused on a connection already closed did not run: outcomeUnknown false', async () => {
+    dropOn(/INSERT/);
+    const conn = await checkout(pool());
+    await query(conn, 'INSERT INTO t VALUES (3)');
+    const e = await query(conn, 'INSERT INTO t VALUES (4)');
+    assert.match(String(e?.message), /closed state/);
+    assert.equal(e?.outcomeUnknown, false);
+    assert.equal(server.count('INSERT INTO t VALUES (4)'), 0);
+    conn.release();
+  });
+
+  test("Galera's 1047 on a single statement did not run; a plain SQL error's outcome is known: both false", async () => {
+    const answers: Record<string, Answer> = {
+      'INSERT INTO t VALUES (5)': err(1047, 'WSREP has not yet prepared node for application use'),
+      'INSERT INTO t VALUES (6)': err(1062, 'Duplicate entry'),
+    };
+    server.script = (sql) => answers[sql] ?? ok;
+    const conn = await checkout(pool());
+    const refused = await query(conn, 'INSERT INTO t VALUES (5)');
+    assert.equal(refused?.errno, 1047);
+    assert.equal(refused?.outcomeUnknown, false);
+    const duplicate = await query(conn, 'INSERT INTO t VALUES (6)');
+    assert.equal(duplicate?.errno, 1062);
+    assert.equal(duplicate?.outcomeUnknown, false);
+    conn.release();
   });
 });
