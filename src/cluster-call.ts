@@ -239,11 +239,14 @@ export class PoolNamespace {
       return values === undefined ? query.call(node.pool, sql) : query.call(node.pool, sql, values);
     }
     const q = createQuery(sql, values, undefined, {});
+    const all = this.cluster._closed ? [] : this.cluster.find(this.pattern);
     const err = this.cluster._closed
       ? poolClosedError()
-      : this.cluster.find(this.pattern).length === 0
+      : all.length === 0
         ? clusterError('POOL_NOEXIST', 'Pool does Not exist.')
-        : clusterError('POOL_NONEONLINE', 'Pool does Not have online node.');
+        : this.role === 'writer' && all.some((n) => n.serving)
+          ? noWriterError(all)
+          : clusterError('POOL_NONEONLINE', 'Pool does Not have online node.');
     process.nextTick(() => {
       q.emit('error', err);
       q.emit('end');

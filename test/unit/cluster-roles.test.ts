@@ -4,6 +4,7 @@
  * write refused as read-only moves, once, to the node now writable); a reader namespace prefers read-only nodes.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import type { PoolNamespace } from 'mysql2';
 import { err, ok } from '../support/scripted-mysql.js';
@@ -56,6 +57,10 @@ describe('cluster roles', () => {
       nodes.cluster.getConnection('*', 'ORDER', { role: 'writer' }, (ge) => resolve(ge as AnyError)),
     );
     assert.equal(connErr.code, 'POOL_NOWRITER');
+    // A query with no callback (events) runs on one node chosen now, without probing: the same error, as an event.
+    const streamed = nodes.cluster.of('*', 'RR', { role: 'writer' }).query(INSERT);
+    const [evErr] = (await once(streamed, 'error')) as [AnyError];
+    assert.equal(evErr.code, 'POOL_NOWRITER');
     await run(nodes.cluster.of('*', 'RR', { role: 'reader' }), READ);
   });
 
