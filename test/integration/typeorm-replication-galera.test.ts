@@ -4,8 +4,9 @@
  * unchanged to the cluster's MASTER pool; `preferFirstHost` through `extra`), the slaves one node each. Every query
  * TypeORM runs is on a held connection (its query runners take one from the cluster), so nothing here is retried
  * behind TypeORM's back: what keeps it going is that dead connections are never handed out, a dead slave goes out
- * of rotation and the MASTER pool moves to the next host. Each scenario starts from a whole cluster (size 3 on every
- * node, all Synced and Primary). Measured figures are printed as diagnostics (docs/clusters.md quotes them).
+ * of rotation and the MASTER pool moves to the next host (and back, once the first is Synced again). The slave and
+ * writer scenarios start from a whole cluster (size 3 on every node, all Synced and Primary); the last one goes on
+ * from the writer's kill. Measured figures are printed as diagnostics (docs/clusters.md quotes them).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -107,6 +108,16 @@ describe('TypeORM replication on a real 3-node Galera cluster', { timeout: 600_0
   }
 
   const errorsOf = (calls: Call[]) => calls.filter((c) => c.err);
+  /** Inserts through the master, one key per call from `first` on (the call notes its key). */
+  const keyedInserts = (first: number) => {
+    let next = first;
+    return async (c: Call) => {
+      c.key = next++;
+      await ds!.query('INSERT INTO w (k) VALUES (?)', [c.key]);
+    };
+  };
+  /** The port of the node the master's writes go to now. */
+  const masterPort = async () => Number(((await ds!.query('SELECT @@port AS port')) as { port: number }[])[0]!.port);
   const describeErr = (c: Call) =>
     `${c.err!.driverError?.code ?? c.err!.message}${c.port ? ` on ${c.port}` : ''} (${c.began}-${c.ended})`;
 
@@ -126,7 +137,7 @@ describe('TypeORM replication on a real 3-node Galera cluster', { timeout: 600_0
   test('a slave node SIGKILLed under reads through slave query runners: reads go on; it rejoins', async (t) => {
     await wholeCluster();
     ds = await new DataSource(options(resilientMysql2)).initialize();
-    assert.equal(Number(((await ds.query('SELECT @@port AS port')) as { port: number }[])[0]!.port), port(1), 'master: the first host');
+    assert.equal(await masterPort(), port(1), 'master: the first host');
     const warm: Call[] = [];
     for (let i = 0; i < 9; i++) {
       const c: Call = { began: 0, ended: 0, port: undefined };
@@ -180,14 +191,9 @@ describe('TypeORM replication on a real 3-node Galera cluster', { timeout: 600_0
 
   test('the writer (first master host) SIGKILLed under keyed inserts: in-flight writes outcomeUnknown, none lost or doubled, writes back on the next host right after Galera\'s stall', async (t) => {
     await wholeCluster();
-    assert.equal(Number(((await ds!.query('SELECT @@port AS port')) as { port: number }[])[0]!.port), port(1), 'master: the first host');
-    let next = 0;
-    const insert = async (c: Call) => {
-      c.key = next++;
-      await ds!.query('INSERT INTO w (k) VALUES (?)', [c.key]);
-    };
+    assert.equal(await masterPort(), port(1), 'master: the first host');
     const stop = { done: false };
-    const writes = loops(4, 5, stop, insert);
+    const writes = loops(4, 5, stop, keyedInserts(0));
     const at = { kill: 0, killed: 0, dropped: 0 };
     try {
       await delay(500);
@@ -242,6 +248,43 @@ describe('TypeORM replication on a real 3-node Galera cluster', { timeout: 600_0
     // (2 s) to move would miss it.
     assert.ok(Number.isFinite(firstAck), 'a write was acknowledged after the kill');
     assert.ok(afterStallMs < 1_500, `first write ${afterStallMs} ms after the stall ended`);
-    assert.equal(Number(((await ds!.query('SELECT @@port AS port')) as { port: number }[])[0]!.port), port(2), 'master: now the second host');
+    assert.equal(await masterPort(), port(2), 'master: now the second host');
+  });
+
+  test('the first host rejoins under keyed inserts: 0 write errors, and the master moves back to it (preferFirstHost)', async (t) => {
+    // Starts where the writer scenario ended: node1 dead, the master on node2.
+    if (galera.node(1).running) await galera.kill(1);
+    await galera.waitClusterSize(2, { nodes: [2, 3], timeoutMs: 60_000 });
+    const stop = { done: false };
+    const writes = loops(2, 20, stop, keyedInserts(1_000_000));
+    const at = { synced: 0, back: 0 };
+    try {
+      // A joining node accepts connections before it is Synced (and answers 1047 there): the master must not move
+      // back before the probe finds it Synced in the primary component.
+      const timings = await galera.restart(1);
+      at.synced = Date.now();
+      t.diagnostic(`node1 rejoined by ${timings.transfer} in ${timings.joinMs} ms`);
+      // hostRecheckInterval (default 5 s) plus one probe (bounded by 2 s), with room for a loaded machine.
+      const deadline = at.synced + 20_000;
+      while (Date.now() < deadline && (await masterPort()) !== port(1)) await delay(100);
+      at.back = Date.now();
+      await delay(500);
+    } finally {
+      stop.done = true;
+    }
+    const calls = await bounded(writes, 30_000, 'the insert loops');
+    t.diagnostic(`${calls.length} writes during the rejoin, ${errorsOf(calls).length} failed; the master back on node1 ${at.back - at.synced} ms after it was Synced`);
+    assert.deepEqual(errorsOf(calls).map(describeErr), [], 'no write failed while node1 rejoined');
+    assert.equal(await masterPort(), port(1), 'master: the first host again');
+    const conn = await mysql.createConnection(galera.connectionOptions(1));
+    try {
+      await conn.query('SET SESSION wsrep_sync_wait = 1');
+      const [rows] = await conn.query('SELECT k, COUNT(*) AS n FROM w WHERE k >= 1000000 GROUP BY k');
+      const counts = new Map((rows as Array<{ k: number; n: number }>).map((r) => [Number(r.k), Number(r.n)]));
+      assert.equal(counts.size, calls.length, 'every write of the rejoin present on node1');
+      for (const c of calls) assert.equal(counts.get(c.key!), 1, `key ${c.key} exactly once`);
+    } finally {
+      await conn.end();
+    }
   });
 });
