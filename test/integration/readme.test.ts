@@ -729,19 +729,16 @@ const __exporter = new __Memory(__Temporality.CUMULATIVE);
     lang: 'js',
     first: '// A read-write split by role: writes follow the writable node, reads go to the read-only ones.',
     how: 'docs/clusters.md: ES module (require through createRequire); the three nodes are the private server (writable) under three ids: the UPDATE through the writer namespace, the read through the reader one (no read-only node: any), every node a writer, then cluster.end()',
-    check: async (block) => {
-      const r = await runExample(
-        block,
-        {
-          kind: 'esm',
-          pre: "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nconst id = 1, total = 3.25;\n",
-          edits: [["{ host, user: 'app', password: process.env.DB_PASSWORD, database: 'app' }", '{ ...options }']],
-          post: '__report({ rows, roles: cluster.nodeStates().map((n) => n.role) });\nawait cluster.end();\n',
-        },
-        { fixtures: ['orders'] },
-      );
-      assert.deepEqual(only(r), { rows: [{ id: 1, total: '3.25' }], roles: ['writer', 'writer', 'writer'] });
-    },
+    check: reports(
+      {
+        kind: 'esm',
+        pre: `${ESM_REQUIRE}const id = 1, total = 3.25;\n`,
+        edits: [["{ host, user: 'app', password: process.env.DB_PASSWORD, database: 'app' }", '{ ...options }']],
+        post: '__report({ rows, roles: cluster.nodeStates().map((n) => n.role) });\nawait cluster.end();\n',
+      },
+      { rows: [{ id: 1, total: '3.25' }], roles: ['writer', 'writer', 'writer'] },
+      { fixtures: ['orders'] },
+    ),
   },
   {
     lang: 'js',
