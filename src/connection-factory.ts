@@ -25,6 +25,7 @@ import {
   connectionQuery,
   createPoolConnection,
   destroySocket,
+  commandOnWire,
   hasPendingCommand,
   isBroken,
   isMariaDB,
@@ -245,34 +246,60 @@ export class Connector {
  * passes errors through the error table on their way to the caller, so a read-only error after failover (say)
  * closes this connection on release and retires the older ones.
  */
-function trackedQuery(this: PoolConnection, ...args: unknown[]): unknown {
-  const held = track(this, args);
-  const cmd = connectionQuery.apply(this, args);
-  if (held) held.cmd = cmd;
-  return cmd;
+// mysql2's `query(sql, values, cb)` and `execute(sql, values, cb)` take three parameters (the callback second or
+// third) and call back with at most three arguments (err, rows, fields): fixed parameters, no argument arrays.
+type Reply = (this: unknown, err: unknown, rows?: unknown, fields?: unknown) => unknown;
+type Method = (this: PoolConnection, ...args: unknown[]) => unknown;
+/** Where the callback was: `(sql, values, cb)`, `(sql, cb)`, `(sql, cb, x)`. */
+const enum Form {
+  Third,
+  Second,
+  SecondOfThree,
 }
 
-function trackedExecute(this: PoolConnection, ...args: unknown[]): unknown {
-  const held = track(this, args);
-  const cmd = connectionExecute.apply(this, args);
-  if (held) held.cmd = cmd;
-  return cmd;
-}
-
-/** Wraps a held connection's callback; the command mysql2 made is filled in once the call returns it. */
-function track(conn: PoolConnection, args: unknown[]): { cmd?: unknown } | undefined {
-  const entry = entryOf(conn);
-  if (!entry) return undefined;
-  const effect = noteStatement(entry, args[0]);
-  const at = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
-  if (at < 0) return undefined;
-  const held: { cmd?: unknown } = {};
-  const cb = args[at] as (err: unknown, ...rest: unknown[]) => unknown;
-  args[at] = function (this: unknown, err: unknown, ...rest: unknown[]) {
-    // A command refused on a closed connection calls back before mysql2 returns it: held.cmd is unset, not sent.
-    if (err) entry.onCommandError?.(err, held.cmd);
-    noteReply(entry, effect, err, rest[0], rest[1], hasPendingCommand(conn));
-    return cb.call(this, err, ...rest);
+/** The tracking wrapper of one of mysql2's methods (made once per method, at load). */
+function trackedMethod(method: Method) {
+  return function (this: PoolConnection, sql: unknown, values?: unknown, cb?: unknown): unknown {
+    const entry = entryOf(this);
+    if (entry !== undefined) {
+      if (typeof cb === 'function') return tracked(method, this, entry, sql, values, cb as Reply, Form.Third);
+      if (typeof values === 'function') {
+        return tracked(method, this, entry, sql, cb, values as Reply, arguments.length === 2 ? Form.Second : Form.SecondOfThree);
+      }
+      noteStatement(entry, sql);
+    }
+    // As called (the arity too: instrumentation that wraps mysql2's methods may look at it); `arguments`, not a
+    // rest parameter, so the common calls above build no array.
+    // eslint-disable-next-line prefer-rest-params
+    return method.apply(this, arguments as unknown as unknown[]);
   };
-  return held;
+}
+
+const trackedQuery = trackedMethod(connectionQuery);
+const trackedExecute = trackedMethod(connectionExecute);
+
+/**
+ * Runs a held connection's statement with its callback wrapped: notes what the statement does to the transaction
+ * state, then the reply; an error goes through the error table with the command mysql2 made (undefined when it
+ * called back before returning it: refused on a closed connection, never sent). `other`: the values (Form.Third)
+ * or the argument after the callback (Form.SecondOfThree).
+ */
+function tracked(method: Method, conn: PoolConnection, entry: PoolEntry, sql: unknown, other: unknown, cb: Reply, form: Form): unknown {
+  const effect = noteStatement(entry, sql);
+  let cmd: unknown;
+  const reply = function (this: unknown, err: unknown, rows?: unknown, fields?: unknown) {
+    if (err) entry.onCommandError?.(err, cmd);
+    noteReply(entry, effect, err, rows, fields, hasPendingCommand(conn));
+    // A release() from inside the callback may settle at once (lending.ts): this command is finishing.
+    entry.replying = commandOnWire(conn);
+    try {
+      return cb.call(this, err, rows, fields);
+    } finally {
+      entry.replying = undefined;
+    }
+  };
+  if (form === Form.Third) cmd = method.call(conn, sql, other, reply);
+  else if (form === Form.Second) cmd = method.call(conn, sql, reply);
+  else cmd = method.call(conn, sql, reply, other);
+  return cmd;
 }

@@ -11,6 +11,7 @@ import type { QueryCommand } from './mysql2-internals.js';
 import type { PoolCore } from './pool-core.js';
 import { decideRetry, didNotRun } from './retry.js';
 import { leftOpen, mayHaveLeftOpen } from './transactions.js';
+import { waiterFor } from './waiters.js';
 
 /**
  * A query with no callback (events, `.stream()`): rows may already have been
@@ -22,7 +23,7 @@ export function runEventQuery(pool: PoolCore, cmd: QueryCommand): void {
   const deadline = pool.deadlineFrom(pool.clock.now());
   const start = () => {
     attempt++;
-    pool.checkout(deadline, (err, entry) => {
+    pool.checkout(pool.clock.now(), waiterFor(deadline, (err, entry) => {
       if (err) {
         const action = classifyWith(err, 'mysql', pool.opts.classifyError);
         const now = pool.clock.now();
@@ -92,7 +93,7 @@ export function runEventQuery(pool: PoolCore, cmd: QueryCommand): void {
         pool.releaseConnection(conn);
       });
       connectionQuery.call(conn, cmd);
-    });
+    }));
   };
   start();
 }

@@ -23,16 +23,17 @@ export class Health {
   /**
    * Why `entry` must be closed now rather than used (or kept), without any I/O; undefined if it may be.
    * `idleLimit`: beyond this idle time the server or network has closed it (checkout and eviction only).
+   * `finishing` (release): the command whose callback is releasing it, which does not count as still running.
    * Checked in this order, everywhere: the pool is ending; the connection is dead; (on release: its holder's use
    * left it unusable: an error said so, a command still runs, a transaction is open); it is older than a failover
    * or restart; it is past its lifetime; (idle: a sibling idle as long was found dead; it idled too long).
    */
-  closeReason(entry: PoolEntry, now: number, moment: Moment, idleLimit: number): CloseReason | undefined {
+  closeReason(entry: PoolEntry, now: number, moment: Moment, idleLimit: number, finishing?: object): CloseReason | undefined {
     if (this.closing) return 'pool-end';
     if (entry.dead || isBroken(entry.conn)) return 'broken';
     if (moment === 'release') {
       if (entry.discard) return 'error';
-      if (hasPendingCommand(entry.conn)) return 'busy-on-release';
+      if (hasPendingCommand(entry.conn, finishing)) return 'busy-on-release';
       if (entry.inTransaction || entry.autocommitOff) return 'in-transaction';
     }
     if (entry.createdAt <= this.retireBefore || this.offHost?.(entry)) return 'retired';

@@ -9,6 +9,7 @@
 import * as genericPool from 'generic-pool';
 import type { Clock, TimerHandle } from './clock.js';
 import { newGenericPool, runGenericPoolEviction, setGenericPoolMax } from './mysql2-internals.js';
+import { CreateFailure } from './pooled-connection.js';
 import type { PoolEntry, Resource } from './pooled-connection.js';
 
 /** How often idle connections are checked for eviction (ms). */
@@ -27,12 +28,13 @@ export class IdleStore {
   private readonly gp: genericPool.Pool<Resource>;
   private evictionTimer: TimerHandle | undefined;
   /**
-   * Connections released with nobody waiting, kept out of generic-pool until the event loop turns: a call made
-   * meanwhile (the next query of a promise chain, of a callback) takes one at once, without generic-pool's
-   * promise round trip. The rest go back to generic-pool (flush). Still borrowed from generic-pool meanwhile.
+   * Connections released with nobody waiting, kept out of generic-pool: the next call (of a promise chain, of a
+   * callback) takes one at once, without generic-pool's promise round trip. Still borrowed from generic-pool
+   * meanwhile; they go back to it (flush) whenever generic-pool is asked for a connection, at every eviction run,
+   * and on drain. No timer per park: a pending setImmediate would cost the event loop an extra turn (an extra
+   * epoll_wait) per query.
    */
   private readonly recent: PoolEntry[] = [];
-  private flushScheduled = false;
 
   constructor(
     private readonly clock: Clock,
@@ -64,6 +66,8 @@ export class IdleStore {
   /** Background: eviction is housekeeping, it never keeps the process alive. */
   private scheduleEviction(): void {
     this.evictionTimer = this.clock.setBackgroundTimeout(() => {
+      // Parked connections are idle too: the run must see them.
+      this.flush();
       runGenericPoolEviction(this.gp);
       this.scheduleEviction();
     }, EVICTION_INTERVAL);
@@ -76,25 +80,37 @@ export class IdleStore {
     return this.gp.acquire();
   }
 
+  /** An idle or new connection for the pool's own use (the read-only check); undefined when none could be had. */
+  borrow(): Promise<PoolEntry | undefined> {
+    return this.acquire().then((resource) => {
+      if (!(resource instanceof CreateFailure)) return resource;
+      return void this.destroy(resource);
+    });
+  }
+
   get hasRecent(): boolean {
     return this.recent.length > 0;
   }
 
-  /** Keeps a released connection at hand until the event loop turns (see `recent`). */
+  /** Keeps a released connection at hand for the next checkout (see `recent`). */
   park(entry: PoolEntry): void {
     this.recent.push(entry);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
   }
 
-  /** The most recently parked connection `usable` accepts; those it refuses go back to generic-pool. */
+  /**
+   * The most recently parked connection, if `usable` accepts it. If not (idle past the skip window, or to be closed),
+   * every parked one goes back to generic-pool, oldest first: its LIFO list then hands out the most recent first, as
+   * if none had been parked (a ping that times out on it presumes the older ones dead, see health.ts).
+   */
   takeRecent(usable: (entry: PoolEntry, now: number) => boolean, now: number): PoolEntry | undefined {
-    for (let entry = this.recent.pop(); entry; entry = this.recent.pop()) {
-      if (usable(entry, now)) return entry;
-      void this.gp.release(entry);
+    const recent = this.recent;
+    const entry = recent[recent.length - 1];
+    if (entry === undefined) return undefined;
+    if (usable(entry, now)) {
+      recent.length--;
+      return entry;
     }
+    this.flush();
     return undefined;
   }
 
@@ -106,11 +122,11 @@ export class IdleStore {
     void this.gp.destroy(entry);
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
+  private flush(): void {
+    if (this.recent.length === 0) return;
     for (const entry of this.recent) void this.gp.release(entry);
     this.recent.length = 0;
-  };
+  }
 
   /** Back to the idle list. */
   release(entry: PoolEntry): void {
@@ -138,6 +154,7 @@ export class IdleStore {
 
   /** Stops eviction (end(): every idle connection is closed anyway) and lets generic-pool settle its own requests. */
   drain(): Promise<void> {
+    this.flush();
     if (this.evictionTimer) this.clock.clearTimeout(this.evictionTimer);
     this.evictionTimer = undefined;
     return this.gp.drain().then(() => this.gp.clear());

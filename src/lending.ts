@@ -1,7 +1,8 @@
 /**
  * Lending: how a connection goes out to a caller and comes back. A checkout takes a connection released a moment
- * ago (takeRecent: a few reads), or waits (waiters.ts) for one the idle store validates or opens; a release settles
- * on the next tick and goes to the next caller, back to the store, or is closed. One close() for a connection,
+ * ago (takeRecent: a few reads), or waits (waiters.ts) for one the idle store validates or opens; a release goes to
+ * the next caller or is kept at hand at once when it is plainly reusable (as in mysql2), else settles on the next
+ * tick (back to the store, or closed). One close() for a connection,
  * wherever it is (HikariCP's PoolEntry.close): it clears the leak watch, the counts, the stats, the store's loan and
  * the socket, once.
  *
@@ -21,7 +22,7 @@ import type { ResolvedOptions } from './options.js';
 import { CreateFailure } from './pooled-connection.js';
 import type { CloseReason, PoolEntry, Resource } from './pooled-connection.js';
 import type { Stats } from './stats.js';
-import { acquireTimeoutError, answer, answerLater } from './waiters.js';
+import { acquireTimeoutError, answer } from './waiters.js';
 import type { Waiter, Waiters } from './waiters.js';
 
 /** What lending needs of the pool (pool.ts; structural, so this file does not import it). */
@@ -45,6 +46,8 @@ export interface LendingHost {
   /** Sockets of closed connections that have not finished closing yet. */
   readonly closingSockets: Set<Promise<void>>;
   emit(event: string | symbol, ...args: unknown[]): boolean;
+  /** EventEmitter's: the hot path emits `acquire`/`release` only when someone listens (no argument array). */
+  listenerCount(event: string | symbol): number;
   hasConnections(): boolean;
   snapshot(): { total: number; idle: number; busy: number; waiting: number };
 }
@@ -89,11 +92,8 @@ export class Lending {
    * Hands a validated connection to `cb` (always asynchronously), or an error: pool closed, queue limit, acquire
    * timeout, or the real connect error when no connection of the pool could serve.
    */
-  acquire(deadline: number, cb: Waiter['cb']): void {
-    if (this.health.closing) {
-      process.nextTick(cb, poolClosedError());
-      return;
-    }
+  acquire(now: number, waiter: Waiter): void {
+    if (this.health.closing) return refuse(waiter, poolClosedError());
     const { connectionLimit, waitForConnections, queueLimit } = this.config;
     // As in mysql2: a caller waits ("enqueue", queueLimit, waitForConnections) when every connection the limit
     // allows is held by a caller or promised to a caller already waiting. A connection released this tick is free,
@@ -101,27 +101,23 @@ export class Lending {
     // the same tick.
     const mustWait = connectionLimit > 0 && this.held + this.waiters.waiting >= connectionLimit;
     if (mustWait) {
-      if (!waitForConnections) {
-        process.nextTick(cb, new PoolError(ErrorCodes.NO_CONNECTIONS, 'No connections available.'));
-        return;
-      }
-      if (queueLimit > 0 && this.waiters.queued >= queueLimit) {
-        process.nextTick(cb, new PoolError(ErrorCodes.QUEUE_LIMIT, 'Queue limit reached.'));
-        return;
-      }
+      if (!waitForConnections) return refuse(waiter, new PoolError(ErrorCodes.NO_CONNECTIONS, 'No connections available.'));
+      if (queueLimit > 0 && this.waiters.queued >= queueLimit) return refuse(waiter, new PoolError(ErrorCodes.QUEUE_LIMIT, 'Queue limit reached.'));
     }
-    const now = this.clock.now();
-    if (!mustWait && this.waiters.waiting === 0 && this.store.hasRecent && this.takeRecent(cb, now)) return;
+    if (!mustWait && this.waiters.waiting === 0 && this.store.hasRecent && this.takeRecent(waiter, now)) return;
     // Server down and nothing open or opening: fail fast with the real error, if it is fresh (see backoff.ts);
     // otherwise this caller dials (or joins the attempt in flight) and waits for the outcome. (Connects failing is
     // rare: the walk over the connections is done only then.)
     const failure = this.backoff.mayFailFast() ? this.backoff.failFast(now, this.pool.hasConnections()) : undefined;
     if (failure) {
       this.stats.acquireFailed();
-      process.nextTick(cb, failure);
-      return;
+      return refuse(waiter, failure);
     }
-    this.waiters.add({ cb, deadline, startedAt: now, queued: mustWait, done: false, cause: undefined }, now);
+    waiter.startedAt = now;
+    waiter.queued = mustWait;
+    waiter.done = false;
+    waiter.cause = undefined;
+    this.waiters.add(waiter, now);
     if (mustWait) this.pool.emit('enqueue');
     this.requestConnection();
   }
@@ -131,14 +127,14 @@ export class Lending {
    * without a ping under the same conditions as the store's validate would; one that needs a check goes back to the
    * idle store, which pings or drops it.
    */
-  private takeRecent(cb: Waiter['cb'], now: number): boolean {
+  private takeRecent(waiter: Waiter, now: number): boolean {
     const entry = this.store.takeRecent(this.usableWithoutPing, now);
     if (!entry) return false;
     this.lend(entry);
     entry.checkedOutAt = now;
     this.stats.acquired(0);
-    this.pool.emit('acquire', entry.conn);
-    process.nextTick(answerLater, cb, entry);
+    if (this.pool.listenerCount('acquire') > 0) this.pool.emit('acquire', entry.conn);
+    process.nextTick(answer, waiter, null, entry);
     return true;
   }
 
@@ -186,7 +182,7 @@ export class Lending {
       if (waiter) this.fail(waiter, poolClosedError());
       return;
     }
-    this.handOut(resource, waiter);
+    this.handOut(resource, waiter, this.clock.now());
   };
 
   private readonly onAcquireRejected = (err: unknown): void => {
@@ -195,14 +191,14 @@ export class Lending {
     log.pool('generic-pool acquire rejected: %s', (err as Error)?.message);
   };
 
-  private handOut(entry: PoolEntry, waiter: Waiter): void {
+  private handOut(entry: PoolEntry, waiter: Waiter, now: number, later = false): void {
     this.waiters.settle(waiter);
     this.lend(entry);
-    const now = this.clock.now();
     entry.checkedOutAt = now;
     this.stats.acquired(now - waiter.startedAt);
-    this.pool.emit('acquire', entry.conn);
-    answer(waiter, null, entry);
+    if (this.pool.listenerCount('acquire') > 0) this.pool.emit('acquire', entry.conn);
+    if (later) process.nextTick(answer, waiter, null, entry);
+    else answer(waiter, null, entry);
   }
 
   fail(waiter: Waiter, err: Error): void {
@@ -226,14 +222,6 @@ export class Lending {
     markCheckedOut(entry.conn);
   }
 
-  /** An idle or new connection for the pool's own use (the read-only check); undefined when none could be had. */
-  borrow(): Promise<PoolEntry | undefined> {
-    return this.store.acquire().then((resource) => {
-      if (!(resource instanceof CreateFailure)) return resource;
-      return void this.store.destroy(resource);
-    });
-  }
-
   /** A connection borrowed for the pool's own use that is no longer wanted: back to the pool. */
   giveBack(entry: PoolEntry): void {
     if (this.health.closing) {
@@ -246,16 +234,32 @@ export class Lending {
 
   // ---------------------------------------------------------------- release
 
-  /** A held connection comes back; it settles on the next tick. */
-  release(entry: PoolEntry): void {
+  /**
+   * A held connection comes back. As in mysql2 it is back at once (the next checkout, even in the same tick, takes
+   * it) when it is plainly reusable: no command of it still running but `finishing` (the one whose callback
+   * releases it: mysql2 moves past it as soon as that callback returns), no reset to run, no read-only check to wait
+   * for, and no reason to close it. Anything else settles on the next tick (settleRelease): a close or a reset must
+   * not run inside mysql2's handling of the reply. A waiting caller is answered on a later tick either way, never
+   * inside the releaser's stack.
+   */
+  release(entry: PoolEntry, finishing: object | undefined = entry.replying): void {
     this.leaks.stop(entry);
-    entry.lastUsedAt = this.clock.now();
+    // The one clock read of a release: the checks and a hand-out to the next caller go by it too.
+    const now = this.clock.now();
+    entry.lastUsedAt = now;
     entry.state = 'releasing';
     this.held--;
-    this.stats.returned(entry, this.clock);
+    this.stats.returned(entry, now);
     this.releasing++;
-    // Settle on the next tick: a release from inside a command's callback runs while mysql2 still has that command
-    // on the wire, and a waiter must not run inside the releaser's stack.
+    if (
+      this.readOnly.running === undefined &&
+      !this.opts.resetOnRelease &&
+      this.health.closeReason(entry, now, 'release', Infinity, finishing) === undefined
+    ) {
+      this.releasing--;
+      this.returnToService(entry, true);
+      return;
+    }
     process.nextTick(this.settleRelease, entry);
   }
 
@@ -267,33 +271,36 @@ export class Lending {
       void check.verdict.then(() => this.settleRelease(entry));
       return;
     }
-    const reason = this.health.closeReason(entry, this.clock.now(), 'release', Infinity);
+    // The release's own time (a tick ago): a lifetime that ends in between is caught at the next checkout.
+    const reason = this.health.closeReason(entry, entry.lastUsedAt, 'release', Infinity);
     if (reason) return this.close(entry, reason);
     if (this.opts.resetOnRelease) {
       entry.conn.reset((err: unknown) => {
         if (entry.state !== 'releasing') return; // closed meanwhile (destroyed, end())
         if (err) return this.close(entry, 'reset-failed');
         this.releasing--;
-        this.returnToService(entry);
+        entry.lastUsedAt = this.clock.now();
+        this.returnToService(entry, false);
       });
       return;
     }
     this.releasing--;
-    this.returnToService(entry);
+    this.returnToService(entry, false);
   };
 
-  private returnToService(entry: PoolEntry): void {
-    this.pool.emit('release', entry.conn);
+  /** `later`: called from the releaser's stack, so a waiting caller is answered on the next tick. */
+  private returnToService(entry: PoolEntry, later: boolean): void {
+    if (this.pool.listenerCount('release') > 0) this.pool.emit('release', entry.conn);
     // Straight to the next caller when it needs no check: it was used a moment ago. With pingSkipWindow 0 (ping
     // every checkout), or when a sibling died since, it goes back through the idle store's validation instead.
     const check = this.opts.pingSkipWindow === 0 || entry.lastUsedAt <= this.health.suspectBefore;
     const waiter = this.waiters.waiting > 0 && !check ? this.waiters.next() : undefined;
     if (waiter) {
-      this.handOut(entry, waiter);
+      this.handOut(entry, waiter, entry.lastUsedAt, later);
       return;
     }
     entry.state = 'idle';
-    // Nobody waits: kept at hand until the event loop turns (the next call of a promise chain takes it at once).
+    // Nobody waits: kept at hand (the next call of a promise chain, of a callback, takes it at once).
     if (this.waiters.waiting === 0 && !check) return this.store.park(entry);
     this.store.release(entry);
     this.requestConnection();
@@ -316,7 +323,7 @@ export class Lending {
     this.leaks.stop(entry);
     if (was === 'busy') this.held--;
     else if (was === 'releasing') this.releasing--;
-    this.stats.returned(entry, this.clock);
+    this.stats.returned(entry, this.clock.now());
     this.store.unpark(entry);
     const conn = entry.conn;
     const healthy = !entry.dead && !isBroken(conn) && !hasPendingCommand(conn) && entry.threadId !== null;
@@ -335,4 +342,9 @@ export class Lending {
     if (this.store.isBorrowed(entry)) this.store.destroy(entry);
     if (was === 'busy' || was === 'releasing') this.requestConnection();
   }
+}
+
+/** A checkout answered with an error before it waited (on the next tick, as every checkout is answered). */
+function refuse(waiter: Waiter, err: Error): void {
+  process.nextTick(answer, waiter, err);
 }

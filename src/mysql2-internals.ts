@@ -80,9 +80,17 @@ export function isBroken(conn: PoolConnection): boolean {
 }
 
 /** A command is still running or queued (e.g. a query whose `timeout` fired: mysql2 leaves it on the wire). */
-export function hasPendingCommand(conn: PoolConnection): boolean {
+export function hasPendingCommand(conn: PoolConnection, finishing?: object): boolean {
   const c = internals(conn);
-  return c._command != null || c._commands.length > 0;
+  return (c._command != null && c._command !== finishing) || c._commands.length > 0;
+}
+
+/**
+ * The command on the wire (mysql2's `_command`), or undefined. While a command's callback runs it is still that
+ * command: mysql2 moves to the next one only after the callback and 'end' return.
+ */
+export function commandOnWire(conn: PoolConnection): object | undefined {
+  return internals(conn)._command ?? undefined;
 }
 
 /**

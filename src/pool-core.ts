@@ -9,6 +9,7 @@ import type { ErrorAction } from './error-table.js';
 import type { ResolvedOptions } from './options.js';
 import type { CloseReason, PoolEntry } from './pooled-connection.js';
 import type { Stats } from './stats.js';
+import type { Waiter } from './waiters.js';
 
 export interface PoolCore {
   readonly opts: ResolvedOptions;
@@ -20,7 +21,7 @@ export interface PoolCore {
   emit(event: string | symbol, ...args: unknown[]): boolean;
   listenerCount(event: string | symbol): number;
   /** Hands a validated connection to `cb` (always asynchronously), traced like mysql2's getConnection. */
-  checkout(deadline: number, cb: (err: Error | null, entry?: PoolEntry) => void): void;
+  checkout(now: number, waiter: Waiter): void;
   /** Deadline for a checkout starting at `now`; Infinity when acquireTimeout is 0. */
   deadlineFrom(now: number): number;
   /** How long to wait before retrying after a connect failure. */
@@ -29,7 +30,7 @@ export interface PoolCore {
   readonly failures: { note(action: ErrorAction | null, checked?: boolean): void };
   releaseConnection(conn: PoolConnection): void;
   /** Checkout, release and close (lending.ts). close(): the one way a connection is closed; idempotent. */
-  readonly loans: { close(entry: PoolEntry, reason: CloseReason): void };
+  readonly loans: { close(entry: PoolEntry, reason: CloseReason): void; release(entry: PoolEntry, finishing?: object): void };
   /** Is the server read-only (a failover)? See read-only-check.ts. */
   verifyReadOnly(on: PoolEntry | undefined): Promise<boolean | undefined>;
 }

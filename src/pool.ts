@@ -30,6 +30,7 @@ import type { PoolStats } from './stats.js';
 import type { Listen, PoolEvents } from './events.js';
 import { poolConnectTraced, tracePoolConnect } from './tracing.js';
 import { Waiters } from './waiters.js';
+import { waiterFor } from './waiters.js';
 import type { Waiter } from './waiters.js';
 
 /**
@@ -106,14 +107,8 @@ export class ResilientPool extends PoolClass {
   // ---------------------------------------------------------------- checkout
 
   override getConnection(cb: (err: NodeJS.ErrnoException | null, connection: PoolConnection) => void): void {
-    const threshold = this.opts.leakDetectionThreshold;
-    // Captured here, where the caller is on the stack; only when leak detection is on.
-    const origin = threshold > 0 ? new Error('connection checked out here') : undefined;
-    this.checkout(this.deadlineFrom(this.clock.now()), (err, entry) => {
-      if (err) return cb(err, undefined as never);
-      if (origin) this.leaks.watch(entry!, origin, threshold);
-      cb(null, entry!.conn);
-    });
+    const now = this.clock.now();
+    this.checkout(now, new ConnectionRequest(this, cb, this.deadlineFrom(now)));
   }
 
   /** @internal Deadline for a checkout starting now; Infinity when acquireTimeout is 0. */
@@ -125,12 +120,12 @@ export class ResilientPool extends PoolClass {
    * @internal Lending.acquire(), published on mysql2's `mysql2:pool:connect` tracing channel as mysql2's getConnection is
    * (see tracing.ts). One checkout, one trace: a pool-level query that retries publishes one per attempt.
    */
-  checkout(deadline: number, cb: Waiter['cb']): void {
-    if (!poolConnectTraced()) return this.loans.acquire(deadline, cb);
+  checkout(now: number, waiter: Waiter): void {
+    if (!poolConnectTraced()) return this.loans.acquire(now, waiter);
     tracePoolConnect(
       this.config.connectionConfig,
-      (done) => this.loans.acquire(deadline, (err, entry) => (err ? done(err) : done(null, entry!.conn))),
-      (err, conn) => cb(err, entryOf(conn)),
+      (done) => this.loans.acquire(now, waiterFor(waiter.deadline, (err, entry) => (err ? done(err) : done(null, entry!.conn)))),
+      (err, conn) => waiter.cb(err, entryOf(conn)),
     );
   }
 
@@ -231,6 +226,30 @@ export class ResilientPool extends PoolClass {
 
   override promise(promiseImpl?: PromiseConstructor): ResilientPromisePool {
     return new ResilientPromisePool(this, promiseImpl ?? (this.config.connectionConfig as { Promise?: PromiseConstructor }).Promise);
+  }
+}
+
+/** A getConnection() call: its own waiter record (no closure per checkout). */
+class ConnectionRequest implements Waiter {
+  startedAt = 0;
+  queued = false;
+  done = false;
+  cause: Error | undefined = undefined;
+  /** Where the caller checked it out; captured while the caller is on the stack, only when leak detection is on. */
+  private readonly origin: Error | undefined;
+
+  constructor(
+    private readonly pool: ResilientPool,
+    private readonly callback: (err: NodeJS.ErrnoException | null, connection: PoolConnection) => void,
+    public deadline: number,
+  ) {
+    this.origin = pool.opts.leakDetectionThreshold > 0 ? new Error('connection checked out here') : undefined;
+  }
+
+  cb(err: Error | null, entry?: PoolEntry): void {
+    if (err) return this.callback(err, undefined as never);
+    if (this.origin) this.pool.leaks.watch(entry!, this.origin, this.pool.opts.leakDetectionThreshold);
+    this.callback(null, entry!.conn);
   }
 }
 

@@ -10,9 +10,9 @@ import type { PoolCore } from './pool-core.js';
 import type { PoolEntry } from './pooled-connection.js';
 
 export interface ReadOnlyHost extends PoolCore {
+  /** An idle or new connection for the check (idle-store.ts); undefined when none could be had. */
+  readonly store: { borrow(): Promise<PoolEntry | undefined> };
   readonly loans: PoolCore['loans'] & {
-    /** An idle or new connection for the check, checked out; undefined when none could be had. */
-    borrow(): Promise<PoolEntry | undefined>;
     /** A borrowed connection that is no longer wanted: back to the pool (or its waiters). */
     giveBack(entry: PoolEntry): void;
     /** Checks a borrowed connection out as a caller's would be (held, so its release() balances the count). */
@@ -64,7 +64,7 @@ export class ReadOnlyCheck {
         askReadOnly(on, finish);
         return;
       }
-      pool.loans.borrow().then(
+      pool.store.borrow().then(
         (entry) => {
           if (!entry) return finish(undefined);
           if (done || pool.closing) return pool.loans.giveBack(entry);

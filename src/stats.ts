@@ -92,11 +92,11 @@ export class Stats {
    * A checkout ended (released, destroyed, or died). Idempotent per checkout: it clears `checkedOutAt`, which is
    * unset for the pool's own loans (not handed out by acquire), so those are not measured.
    */
-  returned(entry: { checkedOutAt: number | undefined }, clock: { now(): number }): void {
+  returned(entry: { checkedOutAt: number | undefined }, now: number): void {
     const at = entry.checkedOutAt;
     if (at === undefined) return;
     entry.checkedOutAt = undefined;
-    this.observer?.returned(clock.now() - at);
+    this.observer?.returned(now - at);
   }
   destroyed(reason: CloseReason): void {
     this.destroyed_[reason] = (this.destroyed_[reason] ?? 0) + 1;

@@ -12,10 +12,16 @@ import { ErrorCodes, PoolError } from './errors.js';
 import { rethrowLater } from './isolate.js';
 import type { PoolEntry } from './pooled-connection.js';
 
-/** A caller waiting for a connection (tarn's PendingOperation): its callback, its deadline, and what it waited for. */
+/**
+ * A checkout (tarn's PendingOperation): its callback, its deadline, and what it waited for. The caller's own record:
+ * a pool-level call is its own waiter (query-runner.ts), so a checkout allocates no closure and no second object.
+ * `deadline` is the caller's; acquire sets the rest each time the record starts waiting.
+ */
 export interface Waiter {
-  cb: (err: Error | null, entry?: PoolEntry) => void;
+  /** Called once per checkout (always asynchronously): a connection, or the error. */
+  cb(err: Error | null, entry?: PoolEntry): void;
   deadline: number;
+  /** When it started waiting (for the acquire-time stats). */
   startedAt: number;
   /** It had to queue (every connection in use): counts against queueLimit. */
   queued: boolean;
@@ -116,13 +122,9 @@ export class Waiters {
  * it must not unwind the pool's bookkeeping (a timer's loop over waiters, a promise continuation that would turn it
  * into an unhandled rejection).
  */
-/** A checkout answered without a waiter record (a connection released a moment ago), on the next tick as every checkout is. */
-export function answerLater(cb: Waiter['cb'], entry: PoolEntry): void {
-  try {
-    cb(null, entry);
-  } catch (thrown) {
-    rethrowLater(thrown);
-  }
+/** A waiter record around a callback, for the callers that have no record of their own. */
+export function waiterFor(deadline: number, cb: (err: Error | null, entry?: PoolEntry) => void): Waiter {
+  return { cb, deadline, startedAt: 0, queued: false, done: false, cause: undefined };
 }
 
 export function answer(waiter: Waiter, err: Error | null, entry?: PoolEntry): void {

@@ -26,6 +26,7 @@ import {
   connectionQuery,
   createPoolConnection,
   destroySocket,
+  commandOnWire,
   hasPendingCommand,
   isBroken,
   isMariaDB,
@@ -371,6 +372,10 @@ describe('a PoolConnection in its handshake', () => {
   test('helpers read them', () => {
     assert.equal(isBroken(conn), false);
     assert.equal(hasPendingCommand(conn), true);
+    // The command on the wire (its handshake here) is what a release from its own callback passes as finishing.
+    assert.equal(commandOnWire(conn), internals._command);
+    assert.equal(hasPendingCommand(conn, internals._command!), false);
+    assert.equal(hasPendingCommand(conn, {}), true);
     assert.equal(isOnTheWire(conn, undefined), false);
     assert.equal(isOnTheWire(conn, {}), false);
     assert.equal(isOnTheWire(conn, internals._command!), true);

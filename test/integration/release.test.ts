@@ -1,0 +1,87 @@
+/**
+ * Release against a real server: a connection released from its own query's callback is back at once, as in
+ * mysql2 (a checkout in the same callback gets it, without waiting and without a second connection); one released
+ * with another command still queued on it is closed (`busy-on-release`), never handed to a second holder; a
+ * pool-level call's connection goes back once its reply has been read, so the reply still decides (a transaction
+ * left open closes it).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { PoolConnection } from 'mysql2';
+import { assertNoHandlesLeft } from '../support/handles.js';
+import { checkout, poolMaker } from '../support/pools.js';
+import { usePrivateServer } from '../support/private-server.js';
+import { bounded } from '../support/wait.js';
+
+const T = { timeout: 30_000 };
+const server = usePrivateServer();
+const { pool, endAll } = poolMaker(() => ({ ...server.connectionOptions(), connectionLimit: 2 }));
+
+function query(conn: PoolConnection, sql: string): Promise<unknown> {
+  return bounded(new Promise((resolve, reject) => conn.query(sql, (err, rows) => (err ? reject(err) : resolve(rows)))), 10_000, sql);
+}
+
+describe('release', () => {
+  after(endAll);
+  after(() => assertNoHandlesLeft());
+
+  test('released from its own callback: the next checkout in that callback gets it, nobody waits', T, async () => {
+    const p = pool();
+    const conn = await checkout(p);
+    const enqueued: unknown[] = [];
+    p.on('enqueue', () => enqueued.push(1));
+    const again = await bounded(
+      new Promise<PoolConnection>((resolve, reject) =>
+        conn.query('SELECT 1', (err) => {
+          if (err) return reject(err);
+          conn.release();
+          p.getConnection((e, c) => (e ? reject(e) : resolve(c)));
+        }),
+      ),
+      10_000,
+      'the checkout after the release',
+    );
+    assert.equal(again, conn, 'the same connection, back at once');
+    assert.equal(p.stats().total, 1, 'no second connection opened');
+    assert.equal(enqueued.length, 0);
+    assert.deepEqual(await query(again, 'SELECT 2 AS v'), [{ v: 2 }]);
+    again.release();
+  });
+
+  test('released with another command still queued on it: closed (busy-on-release), never lent twice', T, async () => {
+    const p = pool();
+    const evicted: string[] = [];
+    p.on('evict', (_c: unknown, reason: string) => evicted.push(reason));
+    const conn = await checkout(p);
+    const second = new Promise<unknown>((resolve) => {
+      conn.query('SELECT 1', () => {
+        // The holder queues another statement, then releases before it has run.
+        conn.query('SELECT SLEEP(0.05)', (err) => resolve(err ?? 'ran'));
+        conn.release();
+      });
+    });
+    assert.equal(await bounded(second, 10_000, 'the queued statement'), 'ran');
+    const next = await checkout(p);
+    assert.notEqual(next, conn, 'a connection with a command in flight is not handed out');
+    assert.deepEqual(evicted, ['busy-on-release']);
+    next.release();
+  });
+
+  test('a pool-level call: the reply decides before the connection is reused (a transaction left open closes it)', T, async () => {
+    const p = pool({ connectionLimit: 1 });
+    const evicted: string[] = [];
+    p.on('evict', (_c: unknown, reason: string) => evicted.push(reason));
+    const first = await new Promise<{ err: Error | null; thread?: number }>((resolve) =>
+      p.query('SELECT CONNECTION_ID() AS id', (err, rows) => resolve({ err, thread: (rows as Array<{ id: number }>)?.[0]?.id })),
+    );
+    assert.equal(first.err, null);
+    const open = await new Promise<Error | null>((resolve) => p.query('START TRANSACTION', (err) => resolve(err)));
+    assert.equal((open as { code?: string })?.code, 'POOL_TRANSACTION_LEFT_OPEN');
+    const after = await new Promise<{ err: Error | null; thread?: number }>((resolve) =>
+      p.query('SELECT CONNECTION_ID() AS id', (err, rows) => resolve({ err, thread: (rows as Array<{ id: number }>)?.[0]?.id })),
+    );
+    assert.equal(after.err, null);
+    assert.notEqual(after.thread, first.thread, 'the connection that held the transaction was not reused');
+    assert.deepEqual(evicted, ['in-transaction']);
+  });
+});
