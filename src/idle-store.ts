@@ -103,13 +103,10 @@ export class IdleStore {
    * if none had been parked (a ping that times out on it presumes the older ones dead, see health.ts).
    */
   takeRecent(usable: (entry: PoolEntry, now: number) => boolean, now: number): PoolEntry | undefined {
-    const recent = this.recent;
-    const entry = recent[recent.length - 1];
+    const entry = this.recent.pop();
     if (entry === undefined) return undefined;
-    if (usable(entry, now)) {
-      recent.length--;
-      return entry;
-    }
+    if (usable(entry, now)) return entry;
+    this.recent.push(entry);
     this.flush();
     return undefined;
   }
