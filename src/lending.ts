@@ -116,7 +116,7 @@ export class Lending {
     waiter.startedAt = now;
     waiter.queued = mustWait;
     waiter.done = false;
-    waiter.cause = undefined;
+    if (waiter.cause !== undefined) waiter.cause = undefined;
     this.waiters.add(waiter, now);
     if (mustWait) this.pool.emit('enqueue');
     this.requestConnection();

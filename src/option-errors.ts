@@ -6,7 +6,7 @@
 export const OPTION_ERROR_CODES = {
   OPTIONS_INVALID: 'TypeError: the options are neither an object nor a connection URI string.',
   OPTION_INVALID_TYPE: 'TypeError: a value of the wrong type (`pingTimeout: "500"`, `assumeIdempotent: 1`).',
-  OPTION_OUT_OF_RANGE: 'RangeError: a number that is negative, not an integer, or below the minimum (`pingTimeout: 0`).',
+  OPTION_OUT_OF_RANGE: 'RangeError: a number that is negative, not an integer, below the minimum or above the maximum (`pingTimeout: 0`, `maxAttempts: 5000`).',
   OPTION_UNKNOWN: "TypeError: an unknown key that looks like a typo of one of this library's (`pingTimout`); `suggestion` names it.",
   OPTION_CONFLICT: 'RangeError: two options that contradict each other (`minConnections` above `connectionLimit`).',
 } as const;

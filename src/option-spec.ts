@@ -20,6 +20,8 @@ export interface OptionSpec {
   defaultText?: string;
   /** Smallest allowed value of an integer (default 0). */
   min?: number;
+  /** Largest allowed value of an integer (default none). */
+  max?: number;
   /** README's Meaning column (Markdown, one line). */
   doc: string;
   /** Left out of the README (test hooks). */
@@ -112,7 +114,8 @@ export const OWN_OPTIONS = {
     unit: 'attempts',
     default: 3,
     min: 1,
-    doc: 'Attempts for a pool-level call whose failure is safe to retry; 1 disables retries.',
+    max: 1000,
+    doc: 'Attempts for a pool-level call whose failure is safe to retry (1-1000); 1 disables retries.',
   },
   /**
    * Treat every pool-level statement as idempotent: retry it even when the connection died after it was sent.

@@ -96,6 +96,9 @@ function check(name: string, spec: OptionSpec, value: unknown, lenient: boolean)
       if (!Number.isInteger(n) || n < min) {
         throw optionError(RangeError, 'OPTION_OUT_OF_RANGE', name, value, `option '${name}' must be an integer >= ${min}, got ${describe(value)}`);
       }
+      if (spec.max !== undefined && n > spec.max) {
+        throw optionError(RangeError, 'OPTION_OUT_OF_RANGE', name, value, `option '${name}' must be an integer <= ${spec.max}, got ${describe(value)}`);
+      }
       return n;
     }
     case 'boolean':

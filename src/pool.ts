@@ -234,7 +234,7 @@ class ConnectionRequest implements Waiter {
   startedAt = 0;
   queued = false;
   done = false;
-  cause: Error | undefined = undefined;
+  cause?: Error;
   /** Where the caller checked it out; captured while the caller is on the stack, only when leak detection is on. */
   private readonly origin: Error | undefined;
 

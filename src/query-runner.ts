@@ -21,36 +21,85 @@ type Command = QueryCommand;
 
 const unknownText = (): undefined => undefined;
 
+// PoolCall's bits: the attempt count in the low 16 bits (maxAttempts is at most 1000), then one bit each. One small
+// integer instead of six fields.
+const ATTEMPT = 0xffff;
+const EXECUTE = 1 << 16;
+const IDEMPOTENT_SET = 1 << 17;
+const IDEMPOTENT = 1 << 18;
+const OUTCOME_UNKNOWN = 1 << 19;
+const QUEUED = 1 << 20;
+const DONE = 1 << 21;
+
 /**
  * One pool-level `query`/`execute` call: its attempts, and the rules that
  * decide whether a failed attempt is tried again (see retry.ts). It is its own
  * checkout record (a Waiter): a call allocates no closure and no waiter object.
+ *
+ * A queued call holds this record until a connection comes (100 000 of them in
+ * the bench's burst), so it is kept small: seven fields, the flags and the
+ * attempt count packed in one small integer, one time (the call's start; the
+ * deadline is derived from it), and the rare fields (`cause`, a retry's own
+ * start) added only when needed.
  */
 class PoolCall implements Waiter, AttemptCall {
-  attempt = 0;
-  /** Some attempt's outcome was unknown (it may have run): the final error says so. */
-  outcomeUnknown = false;
-  readonly deadline: number;
+  private bits: number;
   /** When the call was made: the first attempt's checkout starts then (one clock read per call). */
   private readonly calledAt: number;
   /** The command mysql2's pool.query() returned, run by the first attempt (a retry makes a fresh one). */
   private first: Command | undefined = undefined;
-  // Waiter: set by the pool each time this call waits for a connection.
-  startedAt = 0;
-  queued = false;
-  done = false;
-  cause: Error | undefined = undefined;
+  /** A retry's own wait start (set only for attempts after the first). */
+  private retryAt?: number;
+  /** Waiter: why a connect made for it failed (set only then). */
+  cause?: Error;
 
   constructor(
     readonly pool: PoolCore,
-    readonly kind: 'query' | 'execute',
+    kind: 'query' | 'execute',
     readonly sql: unknown,
     readonly values: unknown,
     readonly callback: Callback,
-    readonly idempotent: boolean | undefined,
+    idempotent: boolean | undefined,
   ) {
+    this.bits = (kind === 'execute' ? EXECUTE : 0) | (idempotent === undefined ? 0 : IDEMPOTENT_SET | (idempotent ? IDEMPOTENT : 0));
     this.calledAt = pool.clock.now();
-    this.deadline = pool.deadlineFrom(this.calledAt);
+  }
+
+  get kind(): 'query' | 'execute' {
+    return this.bits & EXECUTE ? 'execute' : 'query';
+  }
+  get attempt(): number {
+    return this.bits & ATTEMPT;
+  }
+  /** undefined: not declared by the caller. */
+  get idempotent(): boolean | undefined {
+    return this.bits & IDEMPOTENT_SET ? (this.bits & IDEMPOTENT) !== 0 : undefined;
+  }
+  /** Some attempt's outcome was unknown (it may have run): the final error says so. */
+  get outcomeUnknown(): boolean {
+    return (this.bits & OUTCOME_UNKNOWN) !== 0;
+  }
+  // Waiter: the deadline is the call's (acquireTimeout from its start), whatever the attempt.
+  get deadline(): number {
+    return this.pool.deadlineFrom(this.calledAt);
+  }
+  get startedAt(): number {
+    return this.retryAt ?? this.calledAt;
+  }
+  set startedAt(at: number) {
+    if (at !== this.calledAt) this.retryAt = at;
+  }
+  get queued(): boolean {
+    return (this.bits & QUEUED) !== 0;
+  }
+  set queued(on: boolean) {
+    this.bits = on ? this.bits | QUEUED : this.bits & ~QUEUED;
+  }
+  get done(): boolean {
+    return (this.bits & DONE) !== 0;
+  }
+  set done(on: boolean) {
+    this.bits = on ? this.bits | DONE : this.bits & ~DONE;
   }
 
   get text(): string {
@@ -70,13 +119,16 @@ class PoolCall implements Waiter, AttemptCall {
 
   start(first?: Command): void {
     if (first) this.first = first;
-    this.pool.checkout(++this.attempt === 1 ? this.calledAt : this.pool.clock.now(), this);
+    // At most maxAttempts (at most 1000) attempts: the count stays in its 16 bits.
+    const attempt = (this.bits & ATTEMPT) + 1;
+    this.bits = (this.bits & ~ATTEMPT) | attempt;
+    this.pool.checkout(attempt === 1 ? this.calledAt : this.pool.clock.now(), this);
   }
 
   /** Waiter: this attempt's connection, or why there is none. */
   cb(err: Error | null, entry?: PoolEntry): void {
     if (err) return this.failed(err, undefined, false);
-    if (this.kind === 'execute') return this.runExecute(entry!);
+    if (this.bits & EXECUTE) return this.runExecute(entry!);
     const first = this.first;
     this.first = undefined;
     this.runQuery(entry!, this.makeQuery(first));
@@ -137,7 +189,7 @@ class PoolCall implements Waiter, AttemptCall {
       sent,
       attempt: this.attempt,
       maxAttempts: pool.opts.maxAttempts,
-      timeLeft: this.deadline - now - wait,
+      timeLeft: pool.deadlineFrom(this.calledAt) - now - wait,
       backoff: wait,
       idempotent: this.idempotent ?? (pool.opts.assumeIdempotent ? true : undefined),
       sql: seen?.finalSql ?? unknownText,
@@ -145,7 +197,7 @@ class PoolCall implements Waiter, AttemptCall {
       serverReadOnly: seen?.serverReadOnly,
     });
     // An earlier attempt that may have run is not forgotten by a later one that certainly did not.
-    if (decision.outcomeUnknown) this.outcomeUnknown = true;
+    if (decision.outcomeUnknown) this.bits |= OUTCOME_UNKNOWN;
     if (decision.retry) {
       pool.stats_.retried(decision.kind);
       log.retry('%s attempt %d failed (%s: %s), retrying (%s)', this.kind, this.attempt, (err as { code?: unknown }).code, err.message, decision.why);

@@ -26,8 +26,11 @@ export interface Waiter {
   /** It had to queue (every connection in use): counts against queueLimit. */
   queued: boolean;
   done: boolean;
-  /** Why a connect attempt made for it failed (it was requeued to wait for another connection): its timeout says so. */
-  cause: Error | undefined;
+  /**
+   * Why a connect attempt made for it failed (it was requeued to wait for another connection): its timeout says so.
+   * Set only then (a record that never needs it does not carry the field).
+   */
+  cause?: Error;
 }
 
 export class Waiters {
@@ -124,7 +127,7 @@ export class Waiters {
  */
 /** A waiter record around a callback, for the callers that have no record of their own. */
 export function waiterFor(deadline: number, cb: (err: Error | null, entry?: PoolEntry) => void): Waiter {
-  return { cb, deadline, startedAt: 0, queued: false, done: false, cause: undefined };
+  return { cb, deadline, startedAt: 0, queued: false, done: false };
 }
 
 export function answer(waiter: Waiter, err: Error | null, entry?: PoolEntry): void {

@@ -266,7 +266,7 @@ describe('resolveOptions: what mysql2 gets', () => {
 });
 
 describe('resolveOptions: validation', () => {
-  test('every row of the table is validated: wrong type, below the minimum, not an integer', () => {
+  test('every row of the table is validated: wrong type, below the minimum, above the maximum, not an integer', () => {
     for (const [name, spec] of ROWS) {
       if (spec.passThrough || spec.type === 'object') continue;
       const own = Object.hasOwn(OWN_OPTIONS, name);
@@ -277,6 +277,10 @@ describe('resolveOptions: validation', () => {
         throwsNaming(set((spec.min ?? 0) - 1), RangeError, name, { code: 'OPTION_OUT_OF_RANGE', value: (spec.min ?? 0) - 1 });
         throwsNaming(set(2.5), RangeError, name, { code: 'OPTION_OUT_OF_RANGE', value: 2.5 });
         if (spec.min) throwsNaming(set(spec.min - 1), RangeError, name, { code: 'OPTION_OUT_OF_RANGE' });
+        if (spec.max !== undefined) {
+          throwsNaming(set(spec.max + 1), RangeError, name, { code: 'OPTION_OUT_OF_RANGE', value: spec.max + 1 });
+          assert.doesNotThrow(set(spec.max));
+        }
       } else if (spec.type === 'boolean' && own) {
         throwsNaming(set(1), TypeError, name, { code: 'OPTION_INVALID_TYPE', value: 1 });
         throwsNaming(set('true'), TypeError, name, { code: 'OPTION_INVALID_TYPE', value: 'true' });
