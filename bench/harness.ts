@@ -7,7 +7,7 @@ import path from 'node:path';
 
 export type Api = 'callback' | 'promise';
 export type Command = 'query' | 'execute' | 'held';
-export type Name = 'mysql2' | 'mysql2-b' | 'resilient' | 'bare' | 'resilient-ping';
+export type Name = 'mysql2' | 'mysql2-b' | 'resilient' | 'bare' | 'resilient-ping' | 'resilient-burst';
 
 export interface Sample {
   queries: number;

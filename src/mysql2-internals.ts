@@ -186,6 +186,15 @@ export interface QueryCommand {
  */
 export const createQuery = (Connection as unknown as { createQuery: (...a: unknown[]) => QueryCommand }).createQuery;
 
+/**
+ * The options a Query command was made from (mysql2's private `_queryOptions`): `sql` and `values` as the caller
+ * gave them, and any per-query options. mysql2 formats the command's own `sql` (and converts named placeholders
+ * in its `sql`/`values`) when it starts it; these stay as given, so a retry makes a fresh command from them.
+ */
+export function queryOptionsOf(cmd: QueryCommand): { sql?: unknown; values?: unknown } {
+  return (cmd as unknown as { _queryOptions: { sql?: unknown; values?: unknown } })._queryOptions;
+}
+
 /** mysql2's `ConnectionConfig.parseUrl`: a connection URI as options (query parameters included). */
 export const parseUrl = (mysql2 as unknown as { ConnectionConfig: { parseUrl(url: string): Record<string, unknown> } }).ConnectionConfig
   .parseUrl;

@@ -9,7 +9,8 @@ import type { Flavor } from './error-table.js';
  * - `idle`: in generic-pool's available list;
  * - `validating`: being checked (maybe pinged) on its way out;
  * - `busy`: checked out (by the caller of getConnection, or by a pool-level query);
- * - `releasing`: released, being checked before it goes back (next tick);
+ * - `releasing`: released, being checked before it goes back (within release() when plainly reusable, else on
+ *   the next tick);
  * - `closed`: dropped; never handed out again.
  */
 export type EntryState = 'connecting' | 'idle' | 'validating' | 'busy' | 'releasing' | 'closed';

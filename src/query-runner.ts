@@ -8,7 +8,7 @@ import type { AttemptCall, FailureFacts } from './attempt.js';
 import { classifyWith } from './error-table.js';
 import { annotate } from './errors.js';
 import { log } from './log.js';
-import { connectionExecute, connectionQuery, createQuery, isOnTheWire } from './mysql2-internals.js';
+import { connectionExecute, connectionQuery, createQuery, isOnTheWire, queryOptionsOf } from './mysql2-internals.js';
 import type { QueryCommand } from './mysql2-internals.js';
 import type { PoolCore } from './pool-core.js';
 import type { Waiter } from './waiters.js';
@@ -37,17 +37,21 @@ const DONE = 1 << 21;
  * checkout record (a Waiter): a call allocates no closure and no waiter object.
  *
  * A queued call holds this record until a connection comes (100 000 of them in
- * the bench's burst), so it is kept small: seven fields, the flags and the
- * attempt count packed in one small integer, one time (the call's start; the
- * deadline is derived from it), and the rare fields (`cause`, a retry's own
- * start) added only when needed.
+ * the bench's burst), so it is kept small: four fields while it waits (the
+ * pool, the flags and the attempt count packed in one small integer, one time:
+ * the call's start, the deadline derived from it, and its arguments), the rest
+ * (`reply`, a retry's own start, a waiter's `cause`) added only when needed.
+ * A query's arguments are the Query command mysql2's `pool.query()` returned:
+ * its options hold the sql and values as given, its `onResult` the caller's
+ * callback until the first attempt runs it.
  */
 class PoolCall implements Waiter, AttemptCall {
   private bits: number;
   /** When the call was made: the first attempt's checkout starts then (one clock read per call). */
   private readonly calledAt: number;
-  /** The command mysql2's pool.query() returned, run by the first attempt (a retry makes a fresh one). */
-  private first: Command | undefined = undefined;
+  private readonly args: Command | ExecuteArgs;
+  /** The caller's callback, once the first attempt has taken it from the command (query). */
+  private reply?: Callback;
   /** A retry's own wait start (set only for attempts after the first). */
   private retryAt?: number;
   /** Waiter: why a connect made for it failed (set only then). */
@@ -56,13 +60,20 @@ class PoolCall implements Waiter, AttemptCall {
   constructor(
     readonly pool: PoolCore,
     kind: 'query' | 'execute',
-    readonly sql: unknown,
-    readonly values: unknown,
-    readonly callback: Callback,
+    args: Command | ExecuteArgs,
     idempotent: boolean | undefined,
   ) {
     this.bits = (kind === 'execute' ? EXECUTE : 0) | (idempotent === undefined ? 0 : IDEMPOTENT_SET | (idempotent ? IDEMPOTENT : 0));
     this.calledAt = pool.clock.now();
+    this.args = args;
+  }
+
+  /** The statement as the caller gave it (a query's: from its options, the text before mysql2 formats it). */
+  get sql(): unknown {
+    return this.bits & EXECUTE ? (this.args as ExecuteArgs).sql : queryOptionsOf(this.args as Command).sql;
+  }
+  get callback(): Callback {
+    return this.reply ?? (this.bits & EXECUTE ? (this.args as ExecuteArgs).callback : (this.args as Command).onResult!);
   }
 
   get kind(): 'query' | 'execute' {
@@ -103,22 +114,11 @@ class PoolCall implements Waiter, AttemptCall {
   }
 
   get text(): string {
-    return typeof this.sql === 'string' ? this.sql : String((this.sql as { sql?: unknown })?.sql ?? '');
+    const sql = this.sql;
+    return typeof sql === 'string' ? sql : String((sql as { sql?: unknown })?.sql ?? '');
   }
 
-  /** A query command for one attempt: a failed command is never re-run, a fresh one is made. */
-  makeQuery(first: Command | undefined): Command {
-    const cfg = this.pool.config.connectionConfig;
-    const cmd = first ?? createQuery(this.sql, this.values, undefined, cfg);
-    if (cmd.namedPlaceholders === undefined) {
-      cmd.namedPlaceholders = (cfg as { namedPlaceholders?: boolean }).namedPlaceholders;
-    }
-    if (cmd.timeout === undefined && this.pool.opts.queryTimeout > 0) cmd.timeout = this.pool.opts.queryTimeout;
-    return cmd;
-  }
-
-  start(first?: Command): void {
-    if (first) this.first = first;
+  start(): void {
     // At most maxAttempts (at most 1000) attempts: the count stays in its 16 bits.
     const attempt = (this.bits & ATTEMPT) + 1;
     this.bits = (this.bits & ~ATTEMPT) | attempt;
@@ -129,9 +129,11 @@ class PoolCall implements Waiter, AttemptCall {
   cb(err: Error | null, entry?: PoolEntry): void {
     if (err) return this.failed(err, undefined, false);
     if (this.bits & EXECUTE) return this.runExecute(entry!);
-    const first = this.first;
-    this.first = undefined;
-    this.runQuery(entry!, this.makeQuery(first));
+    const first = this.args as Command;
+    if (this.reply !== undefined) return this.runQuery(entry!, makeQuery(this.pool, undefined, first));
+    // The command pool.query() returned runs first (once: a failed command is never re-run, a retry makes a fresh one).
+    this.reply = first.onResult!;
+    this.runQuery(entry!, makeQuery(this.pool, first, first));
   }
 
   private runQuery(entry: PoolEntry, cmd: Command): void {
@@ -160,10 +162,11 @@ class PoolCall implements Waiter, AttemptCall {
       if (attempt.settle()) attempt.settled(err, sent, rows, fields);
     };
     // mysql2 stores an execute's `timeout` but never enforces it: enforce it here.
-    const timeout = (this.sql as { timeout?: number })?.timeout ?? this.pool.opts.queryTimeout;
+    const { sql, values } = this.args as ExecuteArgs;
+    const timeout = (sql as { timeout?: number })?.timeout ?? this.pool.opts.queryTimeout;
     if (timeout > 0) attempt.enforceTimeout(timeout);
     try {
-      cmd = connectionExecute.call(entry.conn, this.sql, this.values ?? [], onResult) as Command;
+      cmd = connectionExecute.call(entry.conn, sql, values ?? [], onResult) as Command;
       attempt.cmd = cmd;
     } catch (e) {
       // mysql2 throws synchronously for bad bind parameters (undefined, functions).
@@ -222,6 +225,28 @@ class PoolCall implements Waiter, AttemptCall {
   }
 }
 
+/** An execute call's arguments. */
+interface ExecuteArgs {
+  sql: unknown;
+  values: unknown;
+  callback: Callback;
+}
+
+/**
+ * The query command for one attempt: `run` (the one pool.query() returned) when given, else a fresh one from
+ * `first`'s options (a failed command is never re-run), with the config's named placeholders and the pool's
+ * queryTimeout filled in where the call set none.
+ */
+function makeQuery(pool: PoolCore, run: Command | undefined, first: Command): Command {
+  const cfg = pool.config.connectionConfig;
+  const cmd = run ?? createQuery(queryOptionsOf(first), undefined, undefined, cfg);
+  if (cmd.namedPlaceholders === undefined) {
+    cmd.namedPlaceholders = (cfg as { namedPlaceholders?: boolean }).namedPlaceholders;
+  }
+  if (cmd.timeout === undefined && pool.opts.queryTimeout > 0) cmd.timeout = pool.opts.queryTimeout;
+  return cmd;
+}
+
 function idempotentOf(sql: unknown): boolean | undefined {
   const flag = sql && typeof sql === 'object' ? (sql as { idempotent?: unknown }).idempotent : undefined;
   return typeof flag === 'boolean' ? flag : undefined;
@@ -239,16 +264,14 @@ export function runPoolCommand(pool: PoolCore, kind: 'query' | 'execute', sql: u
   }
   if (kind === 'execute') {
     if (typeof cb !== 'function') throw new TypeError('pool.execute() needs a callback (or use the promise API)');
-    new PoolCall(pool, kind, sql, values, cb, idempotentOf(sql)).start();
+    new PoolCall(pool, kind, { sql, values, callback: cb }, idempotentOf(sql)).start();
     return undefined;
   }
-  const cfg = pool.config.connectionConfig;
-  const first = createQuery(sql, values, cb, cfg);
+  const first = createQuery(sql, values, cb, pool.config.connectionConfig);
   if (typeof first.onResult !== 'function') {
-    runEventQuery(pool, new PoolCall(pool, kind, sql, values, () => {}, false).makeQuery(first));
+    runEventQuery(pool, makeQuery(pool, first, first));
     return first;
   }
-  const call = new PoolCall(pool, kind, sql, values, first.onResult, idempotentOf(sql));
-  call.start(first);
+  new PoolCall(pool, kind, first, idempotentOf(sql)).start();
   return first;
 }

@@ -5,16 +5,16 @@ import type { RetryKind } from './retry.js';
  * What `pool.stats()` returns: plain data, cheap to read, and JSON-safe (`JSON.stringify` keeps every value).
  * Counts are connections or callers; every duration is in milliseconds.
  *
- * The gauges are read at the call. A connection released in this tick is still `inUse`: it is checked and
- * returned on the next tick (then `idle`, or closed), though a `getConnection()` in the same tick already gets
- * it without queueing. `total` also counts connections being opened, so `total >= idle + inUse`.
+ * The gauges are read at the call. A released connection is `idle` at once, unless it must be closed or reset
+ * first (settled on the next tick; `inUse` until then). `total` also counts connections being opened, so
+ * `total >= idle + inUse`.
  */
 export interface PoolStats {
   /** Open connections: idle, in use, being checked, and being opened. */
   total: number;
   /** Connections waiting in the pool for a caller. */
   idle: number;
-  /** Connections checked out (by a caller or a pool-level query), being checked on their way out, or released this tick. */
+  /** Connections checked out (by a caller or a pool-level query), being checked on their way out, or released and being closed or reset. */
   inUse: number;
   /** Callers waiting for a connection. */
   waiting: number;

@@ -18,6 +18,7 @@ import {
   PromisePoolClass,
   cloneConnectionConfig,
   createQuery,
+  queryOptionsOf,
   parseUrl,
   newGenericPool,
   runGenericPoolEviction,
@@ -175,6 +176,24 @@ describe('mysql2 statics and private tables', () => {
     assert.equal(timed.namedPlaceholders, true);
     assert.equal(timed.onResult, undefined, 'no callback: an event query');
     for (const m of ['once', 'prependListener', 'emit', 'listenerCount'] as const) assert.equal(typeof timed[m], 'function', m);
+  });
+
+  test('queryOptionsOf: the sql and values as given, kept when mysql2 formats the command; a fresh command from them', () => {
+    const config = new ConnectionConfigClass({});
+    const values = [1];
+    const cmd = createQuery('SELECT ?', values, () => {}, config);
+    assert.equal(queryOptionsOf(cmd).sql, 'SELECT ?');
+    assert.equal(queryOptionsOf(cmd).values, values);
+    // What Connection.prototype.query does to the command itself when it starts it.
+    cmd.sql = 'SELECT 1';
+    assert.equal(queryOptionsOf(cmd).sql, 'SELECT ?', 'the options keep the text as given');
+    const options = createQuery({ sql: 'SELECT :a', values: { a: 1 }, nestTables: true, timeout: 7 }, undefined, undefined, config);
+    const again = createQuery(queryOptionsOf(options), undefined, undefined, config);
+    assert.equal(again.sql, 'SELECT :a');
+    assert.deepEqual(queryOptionsOf(again).values, { a: 1 });
+    assert.equal(again.timeout, 7);
+    assert.equal((queryOptionsOf(again) as { nestTables?: unknown }).nestTables, true);
+    assert.equal(again.onResult, undefined);
   });
 
   test('parseUrl is ConnectionConfig.parseUrl: a URI as options, query parameters included', () => {
