@@ -9,7 +9,7 @@
  * README, not in the published types, never read from a user's plain option keys.
  */
 import type { ConnectionConfig, PoolConnection } from 'mysql2';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { poolClosedError } from './errors.js';
 import { HostRotation } from './host-rotation.js';
 import { probeNode } from './node-health.js';
@@ -29,6 +29,7 @@ import {
   hasPendingCommand,
   isBroken,
   isMariaDB,
+  lastCommand,
   quit,
   socketOf,
 } from './mysql2-internals.js';
@@ -230,12 +231,18 @@ export class Connector {
    * The goodbye: COM_QUIT when the connection is healthy (the server then counts no aborted client), with the
    * socket destroyed if it is not done within pingTimeout; the socket at once when it is dead.
    */
-  quit(conn: PoolConnection, healthy: boolean): void {
+  quit(conn: PoolConnection, healthy: boolean, afterPending = false): void {
     if (!healthy) return destroySocket(conn);
-    // Background: the socket itself keeps the process alive until the goodbye is done.
-    const timer = this.clock.setBackgroundTimeout(() => destroySocket(conn), this.pool.opts.pingTimeout);
+    // Background: the socket itself keeps the process alive until the goodbye is done. Behind statements still
+    // queued (`afterPending`), COM_QUIT waits for them as long as they take (their callers wait on them, bounded by
+    // their own timeouts, as on any connection): the bound on the goodbye starts when the last of them ends.
+    let timer: TimerHandle | undefined;
+    const bound = () => (timer = this.clock.setBackgroundTimeout(() => destroySocket(conn), this.pool.opts.pingTimeout));
+    const last = afterPending ? lastCommand(conn) : undefined;
+    if (last) last.once('end', bound);
+    else bound();
     quit(conn, () => {
-      this.clock.clearTimeout(timer);
+      if (timer !== undefined) this.clock.clearTimeout(timer);
       destroySocket(conn);
     });
   }

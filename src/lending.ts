@@ -38,7 +38,7 @@ export interface LendingHost {
   readonly health: Health;
   readonly leaks: LeakDetector;
   /** The server's limits are learnt after the first connect: read `limits` when used. */
-  readonly connector: { readonly limits: { idleLimit: number }; quit(conn: PoolConnection, healthy: boolean): void };
+  readonly connector: { readonly limits: { idleLimit: number }; quit(conn: PoolConnection, healthy: boolean, afterPending?: boolean): void };
   /** A read-only check running: connections as old as `since` released meanwhile wait for its verdict. */
   readonly readOnly: { readonly running: { since: number; verdict: Promise<unknown> } | undefined };
   /** Every connection open or opening. */
@@ -312,8 +312,9 @@ export class Lending {
    * Closes a connection for good, wherever it is: held (an error, destroy(), end()), released but not reusable,
    * refused on checkout or by eviction (the store's destroy), or a connect that failed. Clears everything, once:
    * state and reason, the leak watch, the caller's slot (held or releasing; the waiters are then found another
-   * connection), use-time stats, the store's record (parked or lent), then the socket: COM_QUIT when it is healthy,
-   * at once when it is dead (Connector.quit). Idempotent.
+   * connection), use-time stats, the store's record (parked or lent), then the socket: COM_QUIT when it is healthy
+   * (after its holder's statements still queued on it, if it was released with some), at once when it is dead or a
+   * command of the pool's own is cut (Connector.quit). Idempotent.
    */
   close(entry: PoolEntry, reason: CloseReason): void {
     if (!this.pool.entries.delete(entry)) return;
@@ -326,18 +327,17 @@ export class Lending {
     this.stats.returned(entry, this.clock.now());
     this.store.unpark(entry);
     const conn = entry.conn;
-    const healthy = !entry.dead && !isBroken(conn) && !hasPendingCommand(conn) && entry.threadId !== null;
+    const pending = hasPendingCommand(conn);
+    const healthy = !entry.dead && !isBroken(conn) && entry.threadId !== null && (!pending || reason === 'busy-on-release');
     entry.dead = true;
-    const closing = this.pool.closingSockets;
-    const closed = entry.closed;
-    closing.add(closed);
-    void closed.then(() => closing.delete(closed));
+    const closing = this.pool.closingSockets.add(entry.closed);
+    void entry.closed.then(() => closing.delete(entry.closed));
     if (reason !== 'connect-failed') {
       this.stats.destroyed(entry.closeReason);
       log.connection('%s closed: %s', entry, entry.closeReason);
       this.pool.emit('evict', conn, entry.closeReason);
     }
-    this.connector.quit(conn, healthy);
+    this.connector.quit(conn, healthy, pending);
     // Lent by the store (held, or released and settling): its slot there is given back.
     if (this.store.isBorrowed(entry)) this.store.destroy(entry);
     if (was === 'busy' || was === 'releasing') this.requestConnection();

@@ -135,6 +135,13 @@ export function socketOf(conn: PoolConnection): Socket | undefined {
  * client). PoolConnection overrides `end()` as a deprecated release, so the
  * plain Connection's `end` is called.
  */
+/** The last command queued on the connection (or the one on the wire when none is queued); undefined when idle. */
+export function lastCommand(conn: PoolConnection): { once(event: 'end', fn: () => void): unknown } | undefined {
+  const c = internals(conn) as unknown as { _command: unknown; _commands: { length: number; get(i: number): unknown } };
+  const last = c._commands.length > 0 ? c._commands.get(c._commands.length - 1) : c._command;
+  return (last ?? undefined) as { once(event: 'end', fn: () => void): unknown } | undefined;
+}
+
 export function quit(conn: PoolConnection, cb: (err?: unknown) => void): void {
   (Connection.prototype.end as (this: PoolConnection, cb: (err?: unknown) => void) => void).call(conn, cb);
 }

@@ -28,6 +28,7 @@ import {
   createPoolConnection,
   destroySocket,
   commandOnWire,
+  lastCommand,
   hasPendingCommand,
   isBroken,
   isMariaDB,
@@ -393,6 +394,9 @@ describe('a PoolConnection in its handshake', () => {
     assert.equal(hasPendingCommand(conn), true);
     // The command on the wire (its handshake here) is what a release from its own callback passes as finishing.
     assert.equal(commandOnWire(conn), internals._command);
+    // Nothing queued: the last command is the one on the wire (a queued one is read with the queue's get()).
+    assert.equal(lastCommand(conn), internals._command);
+    assert.equal(typeof (internals as unknown as { _commands: { get?: unknown } })._commands.get, 'function');
     assert.equal(hasPendingCommand(conn, internals._command!), false);
     assert.equal(hasPendingCommand(conn, {}), true);
     assert.equal(isOnTheWire(conn, undefined), false);
