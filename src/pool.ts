@@ -234,7 +234,8 @@ class ConnectionRequest implements Waiter {
   startedAt = 0;
   queued = false;
   done = false;
-  cause?: Error;
+  /** Set only when a connect made for it failed (`declare`: no field per record otherwise). */
+  declare cause?: Error;
   /** Where the caller checked it out; captured while the caller is on the stack, only when leak detection is on. */
   private readonly origin: Error | undefined;
 

@@ -50,12 +50,14 @@ class PoolCall implements Waiter, AttemptCall {
   /** When the call was made: the first attempt's checkout starts then (one clock read per call). */
   private readonly calledAt: number;
   private readonly args: Command | ExecuteArgs;
+  // `declare`: no class field is emitted for these (with ES2022 class fields, an optional field is still one per
+  // object); each is added when first set.
   /** The caller's callback, once the first attempt has taken it from the command (query). */
-  private reply?: Callback;
+  private declare reply?: Callback;
   /** A retry's own wait start (set only for attempts after the first). */
-  private retryAt?: number;
+  private declare retryAt?: number;
   /** Waiter: why a connect made for it failed (set only then). */
-  cause?: Error;
+  declare cause?: Error;
 
   constructor(
     readonly pool: PoolCore,
