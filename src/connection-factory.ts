@@ -25,7 +25,6 @@ import {
   connectionQuery,
   createPoolConnection,
   destroySocket,
-  commandOnWire,
   hasPendingCommand,
   isBroken,
   isMariaDB,
@@ -297,8 +296,9 @@ function tracked(method: Method, conn: PoolConnection, entry: PoolEntry, sql: un
   const reply = function (this: unknown, err: unknown, rows?: unknown, fields?: unknown) {
     if (err) entry.onCommandError?.(err, cmd);
     noteReply(entry, effect, err, rows, fields, hasPendingCommand(conn));
-    // A release() from inside the callback may settle at once (lending.ts): this command is finishing.
-    entry.replying = commandOnWire(conn);
+    // A release() from inside the callback may settle at once (lending.ts): this command (not whatever mysql2 has
+    // on the wire by now: a success is called back after mysql2 has moved on to the next queued command) is done.
+    entry.replying = cmd as object | undefined;
     try {
       return cb.call(this, err, rows, fields);
     } finally {

@@ -86,14 +86,6 @@ export function hasPendingCommand(conn: PoolConnection, finishing?: object): boo
 }
 
 /**
- * The command on the wire (mysql2's `_command`), or undefined. While a command's callback runs it is still that
- * command: mysql2 moves to the next one only after the callback and 'end' return.
- */
-export function commandOnWire(conn: PoolConnection): object | undefined {
-  return internals(conn)._command ?? undefined;
-}
-
-/**
  * Whether `cmd` is the command on the wire. Called from the command's own
  * error callback: true means its packet was written (outcome unknown if the
  * connection then died); false means it was queued or refused, never sent.

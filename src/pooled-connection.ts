@@ -64,8 +64,8 @@ export class PoolEntry {
   /** An error in reply to a held connection's command said not to reuse it (e.g. read-only after failover). */
   discard = false;
   /**
-   * @internal The command whose reply callback is running (a held connection's; see connection-factory.ts): it is
-   * finishing, so a release from inside that callback finds nothing else pending and settles at once.
+   * @internal The command whose reply callback is running (a held connection's; see connection-factory.ts): a
+   * release from inside that callback does not count it as still running (any other command on it does).
    */
   replying: object | undefined;
   /** @internal Set by the pool: errors of a held connection's commands (`cmd`: mysql2's command, if it made one). */

@@ -86,6 +86,30 @@ describe('release', () => {
     assert.deepEqual(evicted, ['busy-on-release']);
   });
 
+  test('two statements sent together, released from the first one\'s callback: the second is running, never lent', T, async () => {
+    const p = pool();
+    const evicted: string[] = [];
+    p.on('evict', (_c: unknown, reason: string) => evicted.push(reason));
+    const conn = await checkout(p);
+    // Both are sent before either answers: when the first one's callback runs, the second is already on the wire.
+    const results = new Promise<{ next: PoolConnection; second: unknown }>((resolve, reject) => {
+      let next: PoolConnection | undefined;
+      let second: unknown;
+      const done = () => next && second !== undefined && resolve({ next, second });
+      conn.query('SELECT 1', (err) => {
+        if (err) return reject(err);
+        conn.release();
+        p.getConnection((e, c) => (e ? reject(e) : ((next = c), done())));
+      });
+      conn.query('SELECT SLEEP(0.2) AS slept', (err, rows) => (err ? reject(err) : ((second = rows), done())));
+    });
+    const { next, second } = await bounded(results, 10_000, 'the checkout and the second statement');
+    assert.notEqual(next, conn, 'not handed out with a statement on the wire');
+    assert.deepEqual(second, [{ slept: 0 }], 'the second statement ran to its end');
+    assert.deepEqual(evicted, ['busy-on-release']);
+    next.release();
+  });
+
   test('a pool-level call: the reply decides before the connection is reused (a transaction left open closes it)', T, async () => {
     const p = pool({ connectionLimit: 1 });
     const evicted: string[] = [];

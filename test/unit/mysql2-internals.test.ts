@@ -27,7 +27,6 @@ import {
   connectionQuery,
   createPoolConnection,
   destroySocket,
-  commandOnWire,
   lastCommand,
   hasPendingCommand,
   isBroken,
@@ -392,8 +391,6 @@ describe('a PoolConnection in its handshake', () => {
   test('helpers read them', () => {
     assert.equal(isBroken(conn), false);
     assert.equal(hasPendingCommand(conn), true);
-    // The command on the wire (its handshake here) is what a release from its own callback passes as finishing.
-    assert.equal(commandOnWire(conn), internals._command);
     // Nothing queued: the last command is the one on the wire (a queued one is read with the queue's get()).
     assert.equal(lastCommand(conn), internals._command);
     assert.equal(typeof (internals as unknown as { _commands: { get?: unknown } })._commands.get, 'function');
